@@ -1,0 +1,32 @@
+# shugu — two commands: `make demo` and `make test`. Each does all set-up on a fresh machine.
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv")
+DEMO_HOME ?= $(shell mktemp -d)/shugu-demo
+
+.PHONY: demo test setup lint typecheck pytest pytest-fast catalogue clean
+
+setup:
+	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv
+	@$(eval UV := $(shell command -v uv 2>/dev/null || echo "$(HOME)/.local/bin/uv"))
+	$(UV) sync --frozen --python 3.11
+
+demo: setup
+	$(UV) run --frozen shugu --home "$(DEMO_HOME)" demo
+
+lint: setup
+	$(UV) run --frozen ruff format --check src tests
+	$(UV) run --frozen ruff check src tests
+
+typecheck: setup
+	$(UV) run --frozen mypy --strict src
+
+pytest: setup
+	$(UV) run --frozen pytest -m "" --durations=15
+
+pytest-fast: setup
+	$(UV) run --frozen pytest
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

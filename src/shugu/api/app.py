@@ -1,0 +1,75 @@
+"""The hub's FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from shugu import __version__
+from shugu.api.errors import install_error_handlers
+from shugu.api.middleware import BodyLimitMiddleware, HubMetrics, ObserveMiddleware
+from shugu.api.ratelimit import RateLimiter
+from shugu.api.routers import ca, health, participants
+from shugu.clock import Clock
+from shugu.hub import Hub
+from shugu.settings import Settings
+
+DESCRIPTION = """\
+The hub of a shugu trusted data space (数谷可信数据空间).
+
+**Authentication.** Every non-public request is signed with the participant's Ed25519 key as
+RFC 9421 HTTP Message Signatures: headers `Content-Digest` (RFC 9530, sha-256), `Signature-Input`
+(`("@method" "@path" "@query" "content-digest")` with `created`, `keyid` = participant id,
+`nonce`, `alg="ed25519"`, `tag="shugu"`) and `Signature`. A request older than five minutes or
+with a nonce already seen is refused. Each operation lists the roles it admits in `x-shugu-roles`.
+
+**Errors** are RFC 9457 `application/problem+json` with a machine-readable `code`.
+**Listings** take `limit` and `cursor` and return `{"items": [...], "next_cursor": ...}`.
+"""
+
+
+@dataclass(slots=True)
+class HubState:
+    """What routes reach through `request.app.state.hub`."""
+
+    hub: Hub
+    limiter: RateLimiter
+    metrics: HubMetrics
+
+
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, hub: Hub | None = None
+) -> FastAPI:
+    """Build the hub application: open (and migrate) the database, wire services and routes.
+
+    Raises:
+        NotFoundError: the home has no key-encryption key (not initialised).
+        UnavailableError: the database cannot be reached.
+    """
+    hub = hub or Hub.open(settings, clock)
+    metrics = HubMetrics()
+    limiter = RateLimiter(
+        per_minute=settings.rate_limit.per_minute, burst=settings.rate_limit.burst, clock=hub.clock
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        hub.close()
+
+    app = FastAPI(
+        title="shugu hub",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.hub = HubState(hub=hub, limiter=limiter, metrics=metrics)
+    install_error_handlers(app)
+    for module in (health, ca, participants):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(ObserveMiddleware, metrics=metrics)
+    return app

@@ -1,0 +1,93 @@
+"""Authentication and role checks as FastAPI dependencies.
+
+Every route of the hub either is public (listed in `PUBLIC_ROUTES`) or depends on `require(...)`,
+which authenticates the signed request and checks the caller's roles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from shugu.errors import ForbiddenError
+from shugu.i18n import N_
+from shugu.identity import Principal, Role, SignedRequest
+
+if TYPE_CHECKING:
+    from shugu.api.app import HubState
+
+PUBLIC_ROUTES = frozenset(
+    {
+        "/health",
+        "/ready",
+        "/metrics",
+        "/openapi.json",
+        "/docs",
+        "/docs/oauth2-redirect",
+        "/redoc",
+        "/v1/ca",
+        "/v1/ca/crl",
+        "/v1/participants/applications",
+    }
+)
+"""Routes anyone may call. An application is public but must be signed by the key it registers."""
+
+ANY_ROLE = frozenset(Role)
+
+
+def hub_state(request: Request) -> HubState:
+    """The hub services attached to the app."""
+    state: HubState = request.app.state.hub
+    return state
+
+
+async def signed_request(request: Request) -> SignedRequest:
+    """The parts of the request its signature covers (reads the body, within the size limit)."""
+    body = await request.body()
+    raw_path = request.scope.get("raw_path") or request.url.path.encode()
+    headers = request.headers
+    return SignedRequest(
+        method=request.method,
+        path=raw_path.decode("latin-1"),
+        query=request.scope.get("query_string", b"").decode("latin-1"),
+        body=body,
+        signature_input=headers.get("signature-input"),
+        signature=headers.get("signature"),
+        content_digest=headers.get("content-digest"),
+    )
+
+
+async def authenticate(request: Request) -> Principal:
+    """Authenticate the signed request, then charge the caller's rate limit."""
+    state = hub_state(request)
+    signed = await signed_request(request)
+    principal = await run_in_threadpool(state.hub.identity.authenticate, signed)
+    request.state.principal = principal
+    state.limiter.check(principal.participant_id)
+    return principal
+
+
+def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
+    """A dependency admitting authenticated callers holding one of `roles` (any role if none)."""
+    allowed = frozenset(roles) or ANY_ROLE
+
+    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if not principal.has_any(allowed):
+            raise ForbiddenError(
+                N_("this needs one of the roles {needed}; {participant} has {held}"),
+                needed=", ".join(sorted(allowed)),
+                participant=principal.name,
+                held=", ".join(sorted(principal.roles)) or "-",
+            )
+        return principal
+
+    check.roles = allowed  # type: ignore[attr-defined]
+    return check
+
+
+def roles_doc(*roles: Role) -> dict[str, object]:
+    """OpenAPI extension naming the roles an operation admits."""
+    return {"x-shugu-roles": sorted(roles or ANY_ROLE)}

@@ -1,0 +1,142 @@
+"""Mapping errors to HTTP: one table from error kind to status, bodies as RFC 9457 problem+json.
+
+A problem body carries the machine-readable `code`, the English message template and its
+`params` (so a client can render it in its own language) and `detail`, already rendered in the
+language the request asked for (Accept-Language).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shugu.errors import (
+    AuthenticationError,
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RateLimitedError,
+    ShuguError,
+    UnavailableError,
+)
+from shugu.i18n import N_, normalize_lang
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+STATUS: dict[type[ShuguError], int] = {
+    PayloadTooLargeError: 413,
+    InvalidInputError: 400,
+    AuthenticationError: 401,
+    RateLimitedError: 429,
+    ForbiddenError: 403,
+    NotFoundError: 404,
+    ConflictError: 409,
+    UnavailableError: 503,
+    ShuguError: 500,
+}
+"""Error kind → HTTP status. Looked up along the class's MRO, most specific first."""
+
+_TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Content Too Large",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
+
+
+def status_for(error: ShuguError) -> int:
+    """The HTTP status of an error, by the most specific class in `STATUS`."""
+    for cls in type(error).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def problem(request: Request, status: int, error: ShuguError, **extra: Any) -> JSONResponse:
+    """A problem+json response for `error`, rendered in the request's language."""
+    lang = normalize_lang(request.headers.get("accept-language"))
+    body = {
+        "type": f"urn:shugu:problem:{error.code}",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": error.render(lang),
+        "code": error.code,
+        "message": error.message,
+        "params": {
+            k: v if isinstance(v, int | float | bool) else str(v) for k, v in error.params.items()
+        },
+        "instance": request.url.path,
+        **extra,
+    }
+    headers = {}
+    if isinstance(error, AuthenticationError):
+        headers["WWW-Authenticate"] = 'Signature realm="shugu", alg="ed25519"'
+    if isinstance(error, RateLimitedError):
+        headers["Retry-After"] = str(error.params.get("retry_after", 1))
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+async def _on_shugu_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ShuguError)
+    status = status_for(exc)
+    if status >= 500:
+        log.error("request.failed", extra={"fields": {"code": exc.code, "path": request.url.path}})
+    return problem(request, status, exc)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return problem(request, 400, InvalidInputError(N_("the request body is not valid JSON")))
+    first = errors[0] if errors else {}
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    error = InvalidInputError(
+        N_("invalid request: {field}: {reason}"), field=where, reason=first.get("msg", "")
+    )
+    fields = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in errors]
+    return problem(request, 422, error, errors=fields)
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404:
+        error: ShuguError = NotFoundError(N_("no such endpoint: {path}"), path=request.url.path)
+    elif exc.status_code == 405:
+        error = InvalidInputError(
+            N_("method {method} is not allowed on {path}"),
+            method=request.method,
+            path=request.url.path,
+        )
+    else:
+        error = ShuguError(N_("HTTP error {status}"), status=exc.status_code)
+    return problem(request, exc.status_code, error)
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("request.crashed", extra={"fields": {"path": request.url.path}})
+    return problem(request, 500, ShuguError(N_("internal error; the hub log has the details")))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into problem+json."""
+    app.add_exception_handler(ShuguError, _on_shugu_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Exception, _on_unexpected)

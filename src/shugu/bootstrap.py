@@ -1,0 +1,58 @@
+"""`shugu init`: a new home with its key, a migrated hub database, the hub CA, a first operator."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+from shugu.clock import Clock
+from shugu.home import Home
+from shugu.hub import Hub
+from shugu.identity import Application, Certificate, Participant, Role
+from shugu.keyring import Keyring
+from shugu.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class Initialised:
+    """What `initialise` made."""
+
+    home: Home
+    operator: Participant
+    certificate: Certificate
+    ca_certificate_pem: str
+
+
+def initialise(
+    settings: Settings, *, operator_name: str, display_name: str, clock: Clock | None = None
+) -> Initialised:
+    """Create the home, the hub database and CA, and the space's first operator.
+
+    The operator's key is generated here and kept (sealed) in the home's keyring; it becomes the
+    home's default identity. On any failure the new home is removed again: nothing half-made stays.
+    """
+    home = Home(settings.home)
+    fresh = not home.root.exists() or not any(home.root.iterdir())
+    kek = home.create()
+    try:
+        keyring = Keyring(home.identities, kek)
+        identity = keyring.create(operator_name)
+        hub = Hub.open(settings, clock)
+        try:
+            application = Application(
+                operator_name, display_name, (Role.OPERATOR.value,), identity.public_key
+            )
+            operator, certificate = hub.identity.bootstrap_operator(application)
+            ca_pem = hub.identity.ca_certificate_pem()
+        finally:
+            hub.close()
+        keyring.save(type(identity)(identity.name, operator.id, identity.key, certificate.pem))
+        home.write_preferences(default_identity=operator_name)
+    except BaseException:
+        if fresh:
+            shutil.rmtree(home.root, ignore_errors=True)
+        else:
+            (home.identities / f"{operator_name}.json").unlink(missing_ok=True)
+            home.secret_file.unlink(missing_ok=True)
+        raise
+    return Initialised(home, operator, certificate, ca_pem)

@@ -1,0 +1,225 @@
+"""The `shugu` command: global options and the top-level commands."""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shugu import __version__
+from shugu.backup import create_backup, restore_backup
+from shugu.bootstrap import initialise
+from shugu.cli import demo, participant
+from shugu.cli.context import CliContext
+from shugu.cli.output import err, file_progress, guard, out, print_json
+from shugu.clock import SystemClock
+from shugu.db import head_revision
+from shugu.i18n import _
+
+app = typer.Typer(
+    name="shugu",
+    help="shugu (数谷): a trusted data space. / 可信数据空间。",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(participant.app, name="participant")
+app.command(name="demo")(demo.demo)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            envvar="SHUGU_HOME",
+            help="State directory (default ~/.shugu). / 状态目录。",
+            show_default=False,
+        ),
+    ] = None,
+    as_name: Annotated[
+        str | None,
+        typer.Option("--as", help="Identity of this home to act as. / 以哪个身份操作。"),
+    ] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="en or zh_CN (default: from the locale).")
+    ] = None,
+    hub: Annotated[
+        str | None,
+        typer.Option(
+            "--hub", envvar="SHUGU_HUB_URL", help="URL of a remote hub (default: embedded)."
+        ),
+    ] = None,
+) -> None:
+    """shugu (数谷): a trusted data space. / 可信数据空间。"""
+    ctx.obj = CliContext.build(home=home, as_name=as_name, lang=lang, hub=hub)
+
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout. / 输出 JSON。")]
+
+
+@app.command()
+def version(json_output: JsonFlag = False) -> None:
+    """Show the version. / 显示版本。"""
+    info = {
+        "shugu": __version__,
+        "schema": head_revision(),
+        "python": platform.python_version(),
+    }
+    if json_output:
+        print_json(info)
+        return
+    out.print(f"shugu {__version__} (schema {info['schema']}, Python {info['python']})")
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    operator: Annotated[
+        str, typer.Option(help="Name of the space's first operator. / 首个运营方名称。")
+    ] = "operator",
+    display_name: Annotated[
+        str, typer.Option(help="Display name of the operator. / 运营方显示名称。")
+    ] = "",
+    json_output: JsonFlag = False,
+) -> None:
+    """Create a home: key, hub database, hub CA, first operator. / 初始化。"""
+    cli: CliContext = ctx.obj
+    made = guard(
+        cli.lang,
+        lambda: initialise(cli.settings, operator_name=operator, display_name=display_name),
+    )
+    if json_output:
+        print_json(
+            {
+                "home": str(made.home.root),
+                "operator": {"id": made.operator.id, "name": made.operator.name},
+                "certificate_serial": made.certificate.serial,
+            }
+        )
+        return
+    out.print(
+        _(
+            "initialised {home}; operator {name} ({id})",
+            cli.lang,
+            home=made.home.root,
+            name=made.operator.name,
+            id=made.operator.id,
+        )
+    )
+    out.print(_("serve this home with: shugu --home {home} up", cli.lang, home=made.home.root))
+
+
+@app.command()
+def up(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Serve the hub API over HTTP(S) with uvicorn. / 启动枢纽服务。"""
+    import uvicorn
+
+    from shugu.api import create_app
+    from shugu.log import configure_logging
+
+    cli: CliContext = ctx.obj
+    settings = cli.settings
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    application = guard(cli.lang, lambda: create_app(settings))
+    tls = settings.tls_cert_file is not None and settings.tls_key_file is not None
+    scheme = "https" if tls else "http"
+    bind_host, bind_port = host or settings.host, port if port is not None else settings.port
+    err.print(_("serving {url}", cli.lang, url=f"{scheme}://{bind_host}:{bind_port}"))
+    uvicorn.run(
+        application,
+        host=bind_host,
+        port=bind_port,
+        log_config=None,
+        access_log=False,
+        ssl_certfile=str(settings.tls_cert_file) if tls else None,
+        ssl_keyfile=str(settings.tls_key_file) if tls else None,
+    )
+
+
+@app.command()
+def backup(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Archive to write (.tar.gz).")],
+    json_output: JsonFlag = False,
+) -> None:
+    """Back up an embedded home (database, identities, files, key). / 备份。"""
+    cli: CliContext = ctx.obj
+    with _progress(cli.lang, json_output) as step:
+        summary = guard(
+            cli.lang,
+            lambda: create_backup(cli.settings, file, now=SystemClock().now(), progress=step),
+        )
+    if json_output:
+        print_json(
+            {
+                "path": str(summary.path),
+                "files": summary.files,
+                "bytes": summary.bytes,
+                "revision": summary.revision,
+                "created_at": summary.created_at,
+            }
+        )
+        return
+    out.print(
+        _(
+            "backup written to {path}: {files} files, {bytes} bytes",
+            cli.lang,
+            path=summary.path,
+            files=summary.files,
+            bytes=summary.bytes,
+        )
+    )
+    err.print(_("the archive contains the home's secret key: keep it safe", cli.lang))
+
+
+@app.command()
+def restore(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Archive written by `shugu backup`.")],
+    force: Annotated[bool, typer.Option(help="Replace a non-empty home (kept aside).")] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Restore an embedded home from a backup. / 从备份恢复。"""
+    cli: CliContext = ctx.obj
+    with _progress(cli.lang, json_output) as step:
+        manifest, kept = guard(
+            cli.lang,
+            lambda: restore_backup(
+                cli.settings, file, force=force, now=SystemClock().now(), progress=step
+            ),
+        )
+    if json_output:
+        print_json(
+            {
+                "home": str(cli.settings.home),
+                "created_at": manifest["created_at"],
+                "files": len(manifest["files"]),
+                "previous_home": str(kept) if kept else None,
+            }
+        )
+        return
+    out.print(
+        _(
+            "restored {home} from the backup of {created_at}",
+            cli.lang,
+            home=cli.settings.home,
+            created_at=manifest["created_at"],
+        )
+    )
+    if kept:
+        out.print(_("the previous home was kept at {path}", cli.lang, path=kept))
+
+
+def _progress(lang: str, quiet: bool) -> AbstractContextManager[Callable[[str], None]]:
+    return file_progress(_("files", lang), quiet=quiet)

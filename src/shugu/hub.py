@@ -1,0 +1,53 @@
+"""The hub: the services of every domain, wired once from `Settings`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from shugu.clock import Clock, SystemClock
+from shugu.db import Database
+from shugu.home import load_kek
+from shugu.identity import IdentityConfig, IdentityService
+from shugu.settings import Settings
+
+
+@dataclass(slots=True)
+class Hub:
+    """The running hub's services over one database."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    identity: IdentityService
+    closed: bool = field(default=False)
+
+    @classmethod
+    def open(cls, settings: Settings, clock: Clock | None = None) -> Hub:
+        """Connect to the database, migrate it, and make sure the hub CA exists.
+
+        Raises:
+            NotFoundError: no key-encryption key (an uninitialised home).
+            UnavailableError: the database cannot be reached.
+        """
+        clock = clock or SystemClock()
+        kek = load_kek(settings)
+        db = Database.open(settings.resolved_database_url)
+        config = IdentityConfig(
+            space_name=settings.space_name,
+            certificate_days=settings.certificate_days,
+            signature_max_age_seconds=settings.signature_max_age_seconds,
+            signature_max_skew_seconds=settings.signature_max_skew_seconds,
+        )
+        identity = IdentityService(db, kek, clock, config)
+        try:
+            identity.ensure_ca()
+        except BaseException:
+            db.dispose()
+            raise
+        return cls(settings=settings, db=db, clock=clock, identity=identity)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        if not self.closed:
+            self.db.dispose()
+            self.closed = True

@@ -1,0 +1,500 @@
+"""The identity domain's operations: applications, approval, certificates, revocation, and
+authenticating signed requests."""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from sqlalchemy.orm import Session
+
+from shugu.clock import Clock
+from shugu.db import Database
+from shugu.errors import (
+    AuthenticationError,
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+)
+from shugu.i18n import N_
+from shugu.identity import ca, httpsig, store
+from shugu.identity.models import (
+    Certificate,
+    CertificateRow,
+    HubKeyRow,
+    Participant,
+    ParticipantRow,
+    ParticipantStatus,
+    Principal,
+    Role,
+)
+from shugu.ids import is_id, new_id
+from shugu.sealing import KeyEncryptionKey
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
+SELF_KEY_PREFIX = "key:"
+CA_KEY = "ca"
+SEES_EVERYONE = frozenset({Role.OPERATOR, Role.AUDITOR})
+_PURGE_EVERY = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    """What an applicant sends: a unique name, a display name, the roles asked for, its key."""
+
+    name: str
+    display_name: str
+    roles: tuple[str, ...]
+    public_key: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SignedRequest:
+    """The parts of an HTTP request that its signature covers."""
+
+    method: str
+    path: str
+    query: str
+    body: bytes
+    signature_input: str | None
+    signature: str | None
+    content_digest: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class IdentityConfig:
+    """Identity settings the service needs (a slice of `Settings`)."""
+
+    space_name: str = "shugu"
+    certificate_days: int = 365
+    signature_max_age_seconds: int = 300
+    signature_max_skew_seconds: int = 30
+
+
+def self_key_id(public_key: bytes) -> str:
+    """The key id an applicant signs with before it has a participant id."""
+    return SELF_KEY_PREFIX + base64.urlsafe_b64encode(public_key).decode().rstrip("=")
+
+
+class IdentityService:
+    """Participants, the hub CA, and request authentication."""
+
+    def __init__(
+        self, db: Database, kek: KeyEncryptionKey, clock: Clock, config: IdentityConfig
+    ) -> None:
+        self._db = db
+        self._kek = kek
+        self._clock = clock
+        self._config = config
+        self._authentications = 0
+
+    # -- the CA -------------------------------------------------------------------------------
+
+    def ensure_ca(self) -> None:
+        """Create the hub CA key and certificate on first start (idempotent)."""
+        with self._db.session() as session:
+            existing = store.get_hub_key(session, CA_KEY)
+            if existing is not None:
+                self._kek.open(existing.sealed_private_key, purpose="hub-key:ca")
+                return
+            key = Ed25519PrivateKey.generate()
+            now = self._clock.now()
+            cert = ca.build_ca_certificate(key, self._config.space_name, now)
+            raw = key.private_bytes(
+                serialization.Encoding.Raw,
+                serialization.PrivateFormat.Raw,
+                serialization.NoEncryption(),
+            )
+            session.add(
+                HubKeyRow(
+                    name=CA_KEY,
+                    sealed_private_key=self._kek.seal(raw, purpose="hub-key:ca"),
+                    public_key=key.public_key().public_bytes_raw(),
+                    certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+                    created_at=now,
+                )
+            )
+
+    def _ca(self, session: Session) -> tuple[Ed25519PrivateKey, x509.Certificate]:
+        row = store.get_hub_key(session, CA_KEY)
+        if row is None:
+            raise NotFoundError(N_("the hub CA has not been created; run `shugu init` first"))
+        raw = self._kek.open(row.sealed_private_key, purpose="hub-key:ca")
+        cert = x509.load_pem_x509_certificate(row.certificate_pem.encode())
+        return Ed25519PrivateKey.from_private_bytes(raw), cert
+
+    def ca_certificate_pem(self) -> str:
+        """The PEM of the hub CA certificate (the space's trust anchor)."""
+        with self._db.session() as session:
+            row = store.get_hub_key(session, CA_KEY)
+            if row is None:
+                raise NotFoundError(N_("the hub CA has not been created; run `shugu init` first"))
+            return row.certificate_pem
+
+    def crl_pem(self) -> str:
+        """A freshly signed CRL of every revoked participant certificate."""
+        with self._db.session() as session:
+            key, cert = self._ca(session)
+            revoked = [
+                (int(r.serial, 16), r.revoked_at) for r in store.revoked_certificates(session)
+            ]
+            crl = ca.build_crl(key, cert, _dated(revoked), now=self._clock.now())
+            return crl.public_bytes(serialization.Encoding.PEM).decode()
+
+    # -- applications and decisions -------------------------------------------------------
+
+    def apply(self, application: Application) -> Participant:
+        """Register an application; the participant waits for an operator's approval."""
+        roles = _check_application(application)
+        with self._db.session() as session:
+            row = self._insert(session, application, roles, ParticipantStatus.APPLIED)
+            return _participant(row)
+
+    def bootstrap_operator(self, application: Application) -> tuple[Participant, Certificate]:
+        """Create the space's first operator, approved at once (only while there is none)."""
+        roles = _check_application(application)
+        if Role.OPERATOR not in roles:
+            raise InvalidInputError(N_("the first participant of a space must be an operator"))
+        with self._db.session() as session:
+            if store.count_operators(session) > 0:
+                raise ConflictError(N_("this space already has an operator"))
+            row = self._insert(session, application, roles, ParticipantStatus.APPROVED)
+            return _participant(row), self._issue(session, row)
+
+    def approve(self, actor: Principal, participant_id: str) -> tuple[Participant, Certificate]:
+        """Approve an application and issue the participant's certificate."""
+        with self._db.session() as session:
+            row = self._pending(session, participant_id)
+            self._decide(row, actor, ParticipantStatus.APPROVED, None)
+            return _participant(row), self._issue(session, row)
+
+    def reject(self, actor: Principal, participant_id: str, reason: str) -> Participant:
+        """Reject an application, with a reason the applicant can read."""
+        with self._db.session() as session:
+            row = self._pending(session, participant_id)
+            self._decide(row, actor, ParticipantStatus.REJECTED, _reason(reason))
+            return _participant(row)
+
+    def revoke(self, actor: Principal, participant_id: str, reason: str) -> Participant:
+        """Revoke an approved participant: its certificates stop working at once."""
+        with self._db.session() as session:
+            row = self._existing(session, participant_id)
+            if row.status != ParticipantStatus.APPROVED:
+                raise ConflictError(
+                    N_("participant {participant} is {status}, only approved ones can be revoked"),
+                    participant=participant_id,
+                    status=row.status,
+                )
+            if Role.OPERATOR in _roles(row) and store.count_operators(session) <= 1:
+                raise ConflictError(N_("the last operator of a space cannot be revoked"))
+            self._decide(row, actor, ParticipantStatus.REVOKED, _reason(reason))
+            store.revoke_certificates(session, row.id, self._clock.now())
+            return _participant(row)
+
+    # -- reading ------------------------------------------------------------------------------
+
+    def get(self, viewer: Principal, participant_id: str) -> Participant:
+        """One participant; others than operators and auditors see approved ones and themselves."""
+        with self._db.session() as session:
+            row = self._existing(session, participant_id)
+            if not _visible(viewer, row):
+                raise _not_found(participant_id)
+            return _participant(row)
+
+    def find(self, viewer: Principal, name_or_id: str) -> Participant:
+        """One participant by id or by unique name."""
+        if is_id(name_or_id):
+            return self.get(viewer, name_or_id)
+        with self._db.session() as session:
+            row = store.get_participant_by_name(session, name_or_id)
+            if row is None or not _visible(viewer, row):
+                raise _not_found(name_or_id)
+            return _participant(row)
+
+    def list_participants(
+        self,
+        viewer: Principal,
+        *,
+        statuses: Iterable[ParticipantStatus] = (),
+        role: Role | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[Participant], str | None]:
+        """A page of participants and the cursor of the next page (None on the last)."""
+        wanted = tuple(statuses) or tuple(ParticipantStatus)
+        if not viewer.has_any(SEES_EVERYONE):
+            if set(wanted) - {ParticipantStatus.APPROVED} and tuple(statuses):
+                raise ForbiddenError(
+                    N_("only operators and auditors may list participants that are not approved")
+                )
+            wanted = (ParticipantStatus.APPROVED,)
+        with self._db.session() as session:
+            rows = store.list_participants(
+                session, statuses=wanted, role=role, after=after, limit=limit + 1
+            )
+            items = [_participant(r) for r in rows[:limit]]
+        return items, (items[-1].id if len(rows) > limit else None)
+
+    def certificate(self, viewer: Principal, participant_id: str) -> Certificate:
+        """The newest certificate issued to the participant."""
+        self.get(viewer, participant_id)
+        with self._db.session() as session:
+            row = store.latest_certificate(session, participant_id)
+            if row is None:
+                raise NotFoundError(
+                    N_("participant {participant} has no certificate yet"),
+                    participant=participant_id,
+                )
+            return _certificate(row)
+
+    # -- authentication -----------------------------------------------------------------------
+
+    def authenticate(self, request: SignedRequest) -> Principal:
+        """Check a signed request and return who sent it.
+
+        Raises:
+            AuthenticationError: unsigned, malformed, expired, unknown key, bad signature, replay.
+            ForbiddenError: the participant is not approved or its certificate is not valid.
+        """
+        parsed = httpsig.parse(request.signature_input, request.signature)
+        now = self._check_fresh(parsed)
+        with self._db.session() as session:
+            row = store.get_participant(session, parsed.key_id)
+            if row is None:
+                raise AuthenticationError(
+                    N_("unknown participant {participant}"), participant=parsed.key_id
+                )
+            self._verify(parsed, row.public_key, request)
+            _check_standing(row)
+            if store.current_certificate(session, row.id, now) is None:
+                raise ForbiddenError(
+                    N_("participant {participant} has no valid certificate (expired or revoked)"),
+                    participant=row.id,
+                )
+            self._consume_nonce(session, parsed, now)
+            return Principal(row.id, row.name, frozenset(_roles(row)))
+
+    def authenticate_applicant(self, request: SignedRequest, public_key: bytes) -> None:
+        """Check that an application is signed by the key it registers (proof of possession)."""
+        parsed = httpsig.parse(request.signature_input, request.signature)
+        if parsed.key_id != self_key_id(public_key):
+            raise AuthenticationError(
+                N_("an application must be signed with the key it registers (keyid {expected})"),
+                expected=self_key_id(public_key),
+            )
+        now = self._check_fresh(parsed)
+        self._verify(parsed, public_key, request)
+        with self._db.session() as session:
+            self._consume_nonce(session, parsed, now)
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _check_fresh(self, parsed: httpsig.SignatureInput) -> datetime:
+        now = self._clock.now()
+        age = now.timestamp() - parsed.created
+        if age > self._config.signature_max_age_seconds:
+            raise AuthenticationError(
+                N_("the request signature has expired: made {age} s ago, {limit} s allowed"),
+                age=int(age),
+                limit=self._config.signature_max_age_seconds,
+            )
+        if -age > self._config.signature_max_skew_seconds:
+            raise AuthenticationError(
+                N_("the request signature was created {ahead} s in the future; check the clock"),
+                ahead=int(-age),
+            )
+        return now
+
+    @staticmethod
+    def _verify(parsed: httpsig.SignatureInput, public_key: bytes, request: SignedRequest) -> None:
+        httpsig.verify(
+            parsed,
+            Ed25519PublicKey.from_public_bytes(public_key),
+            method=request.method,
+            path=request.path,
+            query=request.query,
+            body=request.body,
+            digest_header=request.content_digest,
+        )
+
+    def _consume_nonce(
+        self, session: Session, parsed: httpsig.SignatureInput, now: datetime
+    ) -> None:
+        expires = now + timedelta(
+            seconds=self._config.signature_max_age_seconds + self._config.signature_max_skew_seconds
+        )
+        if not store.remember_nonce(session, parsed.key_id[:64], parsed.nonce[:64], expires):
+            raise AuthenticationError(N_("this request was already received; a replay is refused"))
+        self._authentications += 1
+        if self._authentications % _PURGE_EVERY == 0:
+            store.forget_expired_nonces(session, now)
+
+    def _insert(
+        self,
+        session: Session,
+        application: Application,
+        roles: tuple[Role, ...],
+        status: ParticipantStatus,
+    ) -> ParticipantRow:
+        if store.get_participant_by_name(session, application.name) is not None:
+            raise ConflictError(N_("the name {name} is already taken"), name=application.name)
+        if store.find_participant_by_key(session, application.public_key) is not None:
+            raise ConflictError(N_("this public key is already registered"))
+        now = self._clock.now()
+        row = ParticipantRow(
+            id=new_id(now),
+            name=application.name,
+            display_name=application.display_name.strip() or application.name,
+            roles="," + ",".join(r.value for r in roles) + ",",
+            status=status.value,
+            public_key=application.public_key,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+        session.flush()
+        return row
+
+    def _issue(self, session: Session, row: ParticipantRow) -> Certificate:
+        key, ca_cert = self._ca(session)
+        subject = ca.Subject(row.id, row.name, tuple(r.value for r in _roles(row)), row.public_key)
+        cert = ca.issue_certificate(
+            key, ca_cert, subject, now=self._clock.now(), days=self._config.certificate_days
+        )
+        cert_row = CertificateRow(
+            serial=format(cert.serial_number, "x"),
+            participant_id=row.id,
+            pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+            not_before=cert.not_valid_before_utc,
+            not_after=cert.not_valid_after_utc,
+            revoked_at=None,
+        )
+        session.add(cert_row)
+        return _certificate(cert_row)
+
+    def _existing(self, session: Session, participant_id: str) -> ParticipantRow:
+        row = store.get_participant(session, participant_id) if is_id(participant_id) else None
+        if row is None:
+            raise _not_found(participant_id)
+        return row
+
+    def _pending(self, session: Session, participant_id: str) -> ParticipantRow:
+        row = self._existing(session, participant_id)
+        if row.status != ParticipantStatus.APPLIED:
+            raise ConflictError(
+                N_("participant {participant} is {status}; only applications can be decided"),
+                participant=participant_id,
+                status=row.status,
+            )
+        return row
+
+    def _decide(
+        self, row: ParticipantRow, actor: Principal, status: ParticipantStatus, reason: str | None
+    ) -> None:
+        row.status = status.value
+        row.decided_by = actor.participant_id
+        row.reason = reason
+        row.updated_at = self._clock.now()
+
+
+def _dated(revoked: list[tuple[int, datetime | None]]) -> list[tuple[int, datetime]]:
+    return [(serial, when) for serial, when in revoked if when is not None]
+
+
+def _check_application(application: Application) -> tuple[Role, ...]:
+    if not NAME.match(application.name):
+        raise InvalidInputError(
+            N_(
+                "invalid participant name {name}: use 2 to 64 lowercase letters, digits and "
+                "hyphens, starting and ending with a letter or digit"
+            ),
+            name=application.name,
+        )
+    if len(application.display_name) > 200 or any(ord(c) < 32 for c in application.display_name):
+        raise InvalidInputError(N_("the display name must be at most 200 printable characters"))
+    if len(application.public_key) != 32:
+        raise InvalidInputError(N_("the public key must be a 32-byte Ed25519 key"))
+    if not application.roles:
+        raise InvalidInputError(N_("at least one role is required"))
+    known = {r.value for r in Role}
+    unknown = [r for r in application.roles if r not in known]
+    if unknown:
+        raise InvalidInputError(
+            N_("unknown role {role}; roles are: {roles}"),
+            role=unknown[0],
+            roles=", ".join(sorted(known)),
+        )
+    return tuple(Role(r) for r in dict.fromkeys(application.roles))
+
+
+def _check_standing(row: ParticipantRow) -> None:
+    status = ParticipantStatus(row.status)
+    if status == ParticipantStatus.REVOKED:
+        raise ForbiddenError(
+            N_("participant {participant} has been revoked; its certificate no longer works"),
+            participant=row.id,
+        )
+    if status == ParticipantStatus.APPLIED:
+        raise ForbiddenError(
+            N_("participant {participant} has not been approved yet"), participant=row.id
+        )
+    if status == ParticipantStatus.REJECTED:
+        raise ForbiddenError(
+            N_("the application of participant {participant} was rejected"), participant=row.id
+        )
+
+
+def _reason(reason: str) -> str:
+    text = reason.strip()
+    if not text or len(text) > 500:
+        raise InvalidInputError(N_("a reason of 1 to 500 characters is required"))
+    return text
+
+
+def _visible(viewer: Principal, row: ParticipantRow) -> bool:
+    return (
+        viewer.has_any(SEES_EVERYONE)
+        or row.id == viewer.participant_id
+        or row.status == ParticipantStatus.APPROVED
+    )
+
+
+def _not_found(participant: str) -> NotFoundError:
+    return NotFoundError(N_("participant {participant} not found"), participant=participant)
+
+
+def _roles(row: ParticipantRow) -> tuple[Role, ...]:
+    return tuple(Role(r) for r in row.roles.strip(",").split(",") if r)
+
+
+def _participant(row: ParticipantRow) -> Participant:
+    return Participant(
+        id=row.id,
+        name=row.name,
+        display_name=row.display_name,
+        roles=_roles(row),
+        status=ParticipantStatus(row.status),
+        public_key=row.public_key,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        decided_by=row.decided_by,
+        reason=row.reason,
+    )
+
+
+def _certificate(row: CertificateRow) -> Certificate:
+    return Certificate(
+        serial=row.serial,
+        participant_id=row.participant_id,
+        pem=row.pem,
+        not_before=row.not_before,
+        not_after=row.not_after,
+        revoked_at=row.revoked_at,
+    )

@@ -1,0 +1,79 @@
+"""The one typed configuration of shugu, read from `SHUGU_*` environment variables.
+
+Built once at the edge (`create_app(settings)`, the CLI entry point) and passed down; nothing reads
+the environment at import time. Nested values use `__` (e.g. `SHUGU_RATE_LIMIT__PER_MINUTE`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_home() -> Path:
+    """The default state directory, `~/.shugu`."""
+    return Path.home() / ".shugu"
+
+
+class RateLimit(BaseModel):
+    """Per-participant request rate limit (token bucket)."""
+
+    per_minute: int = Field(default=1200, ge=1)
+    """Sustained requests per minute allowed to one participant (or one address if anonymous)."""
+    burst: int = Field(default=200, ge=1)
+    """Requests that may arrive at once before the sustained rate applies."""
+
+
+class Settings(BaseSettings):
+    """Settings of a shugu hub and CLI. Every field has a working default for the embedded mode."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SHUGU_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    home: Path = Field(default_factory=default_home)
+    """State directory: the embedded hub's SQLite database, the CLI's identities and files."""
+    database_url: str | None = None
+    """SQLAlchemy URL of the hub database; default: SQLite file `hub.db` in the home."""
+    secret_key: SecretStr | None = None
+    """Key-encryption key (base64 of 32 bytes); default: the home's `secret.key` file."""
+    hub_url: str | None = None
+    """URL of a remote hub for the CLI; default: the embedded hub of the home, in-process."""
+    space_name: str = "shugu"
+    """Name of the data space; used in certificates and (later) the ledger origin."""
+    lang: str | None = None
+    """Language of user-facing text ("en" or "zh_CN"); default: from the locale."""
+    host: str = "127.0.0.1"
+    """Address `shugu up` listens on."""
+    port: int = Field(default=8000, ge=0, le=65535)
+    """Port `shugu up` listens on."""
+    tls_cert_file: Path | None = None
+    """PEM certificate chain; when set with `tls_key_file`, `shugu up` serves HTTPS only."""
+    tls_key_file: Path | None = None
+    """PEM private key for `tls_cert_file`."""
+    max_body_bytes: int = Field(default=1_048_576, ge=1)
+    """Largest request body the hub accepts, in bytes."""
+    rate_limit: RateLimit = Field(default_factory=RateLimit)
+    """Per-participant request rate limit."""
+    signature_max_age_seconds: int = Field(default=300, ge=1)
+    """How old a signed request may be; older ones are refused as expired."""
+    signature_max_skew_seconds: int = Field(default=30, ge=0)
+    """How far in the future a signed request's creation time may lie (clock skew)."""
+    certificate_days: int = Field(default=365, ge=1)
+    """Validity of participant certificates issued by the hub CA, in days."""
+    log_level: str = "INFO"
+    """Log level of the hub (DEBUG, INFO, WARNING, ERROR)."""
+    log_json: bool = True
+    """Write logs as JSON lines (one object per event) rather than plain text."""
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in force: the configured one or the home's SQLite file."""
+        return self.database_url or f"sqlite:///{self.home / 'hub.db'}"
+
+    @property
+    def is_embedded_sqlite(self) -> bool:
+        """Whether the hub database is the home's own SQLite file."""
+        return self.database_url is None
