@@ -30,3 +30,9 @@ test: lint typecheck pytest
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache
+
+# Extract every N_/_ message from src and merge new ones into the zh_CN catalogue (then translate).
+catalogue: setup
+	$(UV) run --frozen pybabel extract -k N_ -k _ --no-location --omit-header -o .catalogue.pot src
+	$(UV) run --frozen pybabel update -i .catalogue.pot -d src/shugu/locale -D shugu -l zh_CN --no-location --width 100 --ignore-obsolete
+	rm -f .catalogue.pot

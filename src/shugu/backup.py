@@ -18,6 +18,7 @@ import shutil
 import sqlite3
 import tarfile
 import tempfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -180,10 +181,10 @@ def _verify_and_extract(source: Path, staging: Path, progress: Progress | None) 
             reason=str(exc),
         ) from exc
     with archive:
-        manifest = read_manifest(archive, source)
-        expected: dict[str, str] = dict(manifest.get("files", {}))
         seen: set[str] = set()
         try:
+            manifest = read_manifest(archive, source)
+            expected: dict[str, str] = dict(manifest.get("files", {}))
             for member in archive:
                 if member.name == MANIFEST:
                     continue
@@ -198,7 +199,7 @@ def _verify_and_extract(source: Path, staging: Path, progress: Progress | None) 
                         name=member.name,
                     )
                 seen.add(member.name)
-        except (tarfile.TarError, OSError, EOFError) as exc:
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
             raise _bad(
                 N_("{path} is damaged: {reason}"), path=str(source), reason=str(exc)
             ) from exc

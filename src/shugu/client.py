@@ -93,6 +93,7 @@ class HubClient:
         auth: SigningAuth | None = None,
         lang: str = "en",
         verify: bool | str = True,
+        clock: Clock | None = None,
     ) -> None:
         self._http = httpx.AsyncClient(
             base_url=base_url,
@@ -103,6 +104,7 @@ class HubClient:
             verify=verify,
         )
         self.base_url = base_url
+        self._clock = clock
 
     async def __aenter__(self) -> HubClient:
         return self
@@ -138,7 +140,10 @@ class HubClient:
             "public_key": base64.b64encode(key.public_key().public_bytes_raw()).decode(),
         }
         result: dict[str, Any] = await self.request(
-            "POST", "/v1/participants/applications", json=body, auth=applicant_auth(key)
+            "POST",
+            "/v1/participants/applications",
+            json=body,
+            auth=applicant_auth(key, self._clock),
         )
         return result
 

@@ -17,6 +17,7 @@ Kinds are HTTP-neutral: `shugu.api.errors` maps them to status codes in one tabl
 values it was built from, so it renders in either language and survives pickling (errors cross
 process and Ray worker boundaries).
 
+>>> from shugu.i18n import N_
 >>> err = NotFoundError(N_("participant {participant} not found"), participant="01J")
 >>> str(err)
 'participant 01J not found'

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shugu.errors import InvalidInputError, NotFoundError
+from shugu.errors import ConflictError, NotFoundError
 from shugu.i18n import N_
 from shugu.sealing import KeyEncryptionKey, write_secret_file
 from shugu.settings import Settings
@@ -59,7 +59,7 @@ class Home:
     def create(self) -> KeyEncryptionKey:
         """Create the folders and a new key-encryption key; refuses an initialised home."""
         if self.is_initialised():
-            raise InvalidInputError(N_("{home} is already initialised"), home=str(self.root))
+            raise ConflictError(N_("{home} is already initialised"), home=str(self.root))
         self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o700)
         self.identities.mkdir(exist_ok=True)

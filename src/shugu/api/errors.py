@@ -118,6 +118,10 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 404:
         error: ShuguError = NotFoundError(N_("no such endpoint: {path}"), path=request.url.path)
+    elif exc.status_code == 400:
+        error = InvalidInputError(
+            N_("the request body could not be parsed: {detail}"), detail=str(exc.detail)
+        )
     elif exc.status_code == 405:
         error = InvalidInputError(
             N_("method {method} is not allowed on {path}"),

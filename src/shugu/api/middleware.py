@@ -88,7 +88,11 @@ class ObserveMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies larger than `max_bytes`, declared or streamed."""
+    """Refuse request bodies larger than `max_bytes` with 413, declared or streamed.
+
+    The body is read here (it is needed whole anyway, to check its signature) and replayed to the
+    application, so an oversized body is refused before any route or parser sees it.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -98,35 +102,52 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self.app(scope, self._refusing_receive(int(declared)), send)
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, send, int(declared))
             return
-        await self.app(scope, self._counting_receive(receive), send)
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, send, size)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([body], receive), send)
 
-    def _too_large(self, size: int) -> PayloadTooLargeError:
-        return PayloadTooLargeError(
+    async def _refuse(self, scope: Scope, send: Send, size: int) -> None:
+        from starlette.requests import Request
+
+        from shugu.api.errors import problem
+
+        error = PayloadTooLargeError(
             N_("the request body is larger than {limit} bytes (got {size})"),
             limit=self.max_bytes,
             size=size,
         )
+        response = problem(Request(scope), 413, error)
+        await response(scope, _closed, send)
 
-    def _refusing_receive(self, size: int) -> Receive:
-        async def receive() -> Message:
-            raise self._too_large(size)
 
-        return receive
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    pending = list(messages)
 
-    def _counting_receive(self, receive: Receive) -> Receive:
-        seen = 0
+    async def replay() -> Message:
+        if pending:
+            return pending.pop(0)
+        return await receive()
 
-        async def counted() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise self._too_large(seen)
-            return message
+    return replay
 
-        return counted
+
+async def _closed() -> Message:
+    return {"type": "http.disconnect"}

@@ -8,9 +8,11 @@ import typer
 
 from shugu.cli.context import CliContext
 from shugu.cli.output import fields, out, print_json, run, table
+from shugu.client import HubClient
 from shugu.errors import ShuguError
 from shugu.i18n import N_, _
 from shugu.identity.ca import summarize
+from shugu.ids import is_id
 
 app = typer.Typer(
     help="Participants: apply, approve, list, show, revoke. / 参与方：申请、审批、查看、吊销。",
@@ -72,8 +74,7 @@ def approve(
 
     async def work() -> dict[str, Any]:
         async with cli.client(cli.identity()) as client:
-            target = await client.participant(ref)
-            result: dict[str, Any] = await client.approve(target["id"])
+            result: dict[str, Any] = await client.approve(await _resolve(client, ref))
         _remember_certificate(cli, result["participant"]["name"], result["certificate"]["pem"])
         return result
 
@@ -84,6 +85,14 @@ def approve(
     participant = result["participant"]
     out.print(_("approved: {name} ({id})", cli.lang, **participant))
     _print_certificate(cli, result["certificate"])
+
+
+async def _resolve(client: HubClient, ref: str) -> str:
+    """The participant id of `ref` (an id is used as it is; a name is looked up)."""
+    if is_id(ref):
+        return ref
+    found: dict[str, Any] = await client.participant(ref)
+    return str(found["id"])
 
 
 def _remember_certificate(cli: CliContext, name: str, pem: str) -> None:
@@ -105,8 +114,7 @@ def reject(
 
     async def work() -> dict[str, Any]:
         async with cli.client(cli.identity()) as client:
-            target = await client.participant(ref)
-            result: dict[str, Any] = await client.reject(target["id"], reason)
+            result: dict[str, Any] = await client.reject(await _resolve(client, ref), reason)
             return result
 
     result = run(cli.lang, work)
@@ -128,8 +136,7 @@ def revoke(
 
     async def work() -> dict[str, Any]:
         async with cli.client(cli.identity()) as client:
-            target = await client.participant(ref)
-            result: dict[str, Any] = await client.revoke(target["id"], reason)
+            result: dict[str, Any] = await client.revoke(await _resolve(client, ref), reason)
             return result
 
     result = run(cli.lang, work)

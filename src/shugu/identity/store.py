@@ -118,8 +118,7 @@ def remember_nonce(session: Session, key_id: str, nonce: str, expires_at: dateti
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(NonceRow).values(**values).on_conflict_do_nothing()
-    result = session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    return session.execute(statement.returning(NonceRow.nonce)).first() is not None
 
 
 def forget_expired_nonces(session: Session, now: datetime) -> None:

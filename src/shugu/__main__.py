@@ -1,0 +1,5 @@
+"""`python -m shugu` runs the CLI."""
+
+from shugu.cli import main
+
+main()

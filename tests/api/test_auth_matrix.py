@@ -1,0 +1,87 @@
+"""Every endpoint × every role: allowed roles get through, others get 403, anonymous gets 401.
+
+The expected table is written out here, independently of the code; a route added without a row
+makes `test_every_route_is_in_the_matrix` fail.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from shugu.api.auth import PUBLIC_ROUTES
+from shugu.identity import Role
+from tests.conftest import Space
+
+pytestmark = pytest.mark.anyio
+
+ANY = frozenset(Role)
+OPERATOR = frozenset({Role.OPERATOR})
+
+# (method, path template, allowed roles, concrete path builder key)
+MATRIX: list[tuple[str, str, frozenset[Role]]] = [
+    ("GET", "/v1/participants", ANY),
+    ("GET", "/v1/me", ANY),
+    ("GET", "/v1/participants/{ref}", ANY),
+    ("GET", "/v1/participants/{ref}/certificate", ANY),
+    ("POST", "/v1/participants/{participant_id}/approve", OPERATOR),
+    ("POST", "/v1/participants/{participant_id}/reject", OPERATOR),
+    ("POST", "/v1/participants/{participant_id}/revoke", OPERATOR),
+]
+
+
+def _routes(space: Space) -> set[tuple[str, str]]:
+    paths = space.app.openapi()["paths"]  # type: ignore[attr-defined]
+    return {
+        (method.upper(), path)
+        for path, operations in paths.items()
+        if path not in PUBLIC_ROUTES
+        for method in operations
+    }
+
+
+async def test_every_route_is_in_the_matrix(space: Space) -> None:
+    assert _routes(space) == {(m, p) for m, p, _ in MATRIX}
+
+
+def _concrete(path: str, space: Space) -> str:
+    target = space.members[Role.USER].participant_id
+    return path.replace("{ref}", target).replace("{participant_id}", target)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"), MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX]
+)
+@pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
+async def test_role_checks(
+    space: Space, method: str, path: str, allowed: frozenset[Role], role: Role
+) -> None:
+    member = space.members[role]
+    body = {"reason": "matrix test"} if path.endswith(("reject", "revoke")) else None
+    async with space.raw(member) as client:
+        response = await client.request(method, _concrete(path, space), json=body)
+    if role in allowed:
+        assert response.status_code not in (401, 403), response.text
+    else:
+        assert response.status_code == 403, response.text
+        assert response.json()["code"] == "forbidden"
+        assert "needs one of the roles" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"), MATRIX, ids=[f"{m} {p}" for m, p, _ in MATRIX]
+)
+async def test_anonymous_calls_are_refused(
+    space: Space, method: str, path: str, allowed: frozenset[Role]
+) -> None:
+    async with space.raw() as client:
+        response = await client.request(method, _concrete(path, space), json={"reason": "x"})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"].startswith("Signature")
+
+
+async def test_public_routes_need_no_signature(space: Space) -> None:
+    async with space.raw() as client:
+        for path in ("/health", "/ready", "/metrics", "/openapi.json", "/v1/ca", "/v1/ca/crl"):
+            response = await client.get(path)
+            assert response.status_code == 200, path
