@@ -1,13 +1,14 @@
 # shugu — two commands: `make demo` and `make test`. Each does all set-up on a fresh machine.
 SHELL := /bin/bash
 # uv on the PATH, else the one pip installed into this Python (`python3 -m uv`); resolved per line.
-UV = $$(command -v uv 2>/dev/null || echo python3 -m uv)
+UV = $$(command -v uv 2>/dev/null || { [ -x "$$HOME/.local/bin/uv" ] && echo "$$HOME/.local/bin/uv"; } || echo python3 -m uv)
 DEMO_HOME ?= $(shell mktemp -d)/shugu-demo
 
 .PHONY: demo test setup lint typecheck pytest pytest-fast catalogue clean
 
 setup:
-	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv \
+		|| python3 -m pip install --quiet --user --break-system-packages uv
 	$(UV) sync --frozen --python 3.11
 
 demo: setup
