@@ -256,4 +256,5 @@ def restore_backup(
         home.root.rename(kept)
     staging.rename(home.root)
     home.root.chmod(0o700)
+    home.ensure_folders()
     return manifest, kept

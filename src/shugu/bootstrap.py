@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass
 
 from shugu.clock import Clock
-from shugu.home import Home
+from shugu.home import Home, load_kek
 from shugu.hub import Hub
 from shugu.identity import Application, Certificate, Participant, Role
 from shugu.keyring import Keyring
@@ -33,7 +33,7 @@ def initialise(
     """
     home = Home(settings.home)
     fresh = not home.root.exists() or not any(home.root.iterdir())
-    kek = home.create()
+    kek = home.create(load_kek(settings) if settings.secret_key is not None else None)
     try:
         keyring = Keyring(home.identities, kek)
         identity = keyring.create(operator_name)
@@ -48,11 +48,15 @@ def initialise(
             hub.close()
         keyring.save(type(identity)(identity.name, operator.id, identity.key, certificate.pem))
         home.write_preferences(default_identity=operator_name)
+        if settings.is_embedded_sqlite:
+            for path in home.root.glob("hub.db*"):
+                path.chmod(0o600)
     except BaseException:
         if fresh:
             shutil.rmtree(home.root, ignore_errors=True)
         else:
             (home.identities / f"{operator_name}.json").unlink(missing_ok=True)
             home.secret_file.unlink(missing_ok=True)
+            home.marker_file.unlink(missing_ok=True)
         raise
     return Initialised(home, operator, certificate, ca_pem)

@@ -3,6 +3,7 @@
 Layout::
 
     HOME/
+      shugu-home.json       marks the folder as a shugu home (format version)
       secret.key            key-encryption key (base64, mode 0600) unless SHUGU_SECRET_KEY is set
       hub.db                the embedded hub's SQLite database (with -wal and -shm files)
       identities/NAME.json  the CLI's participant identities, private keys sealed under the key
@@ -24,6 +25,7 @@ from shugu.settings import Settings
 
 SECRET_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
 CLI_FILE = "cli.json"
+MARKER_FILE = "shugu-home.json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,21 +54,33 @@ class Home:
         """The CLI preferences file."""
         return self.root / CLI_FILE
 
+    @property
+    def marker_file(self) -> Path:
+        """The file that marks an initialised home."""
+        return self.root / MARKER_FILE
+
     def is_initialised(self) -> bool:
         """Whether `shugu init` has run here."""
-        return self.secret_file.exists()
+        return self.marker_file.exists() or self.secret_file.exists()
 
-    def create(self) -> KeyEncryptionKey:
-        """Create the folders and a new key-encryption key; refuses an initialised home."""
+    def create(self, kek: KeyEncryptionKey | None = None) -> KeyEncryptionKey:
+        """Create the folders; write a new key-encryption key unless one is given (from the
+        environment, in which case no key file is written). Refuses an initialised home."""
         if self.is_initialised():
             raise ConflictError(N_("{home} is already initialised"), home=str(self.root))
         self.root.mkdir(parents=True, exist_ok=True)
         self.root.chmod(0o700)
-        self.identities.mkdir(exist_ok=True)
-        self.files.mkdir(exist_ok=True)
-        kek = KeyEncryptionKey.generate()
-        write_secret_file(self.secret_file, kek.to_text())
+        self.ensure_folders()
+        if kek is None:
+            kek = KeyEncryptionKey.generate()
+            write_secret_file(self.secret_file, kek.to_text())
+        self.marker_file.write_text(json.dumps({"format": 1}) + "\n", encoding="utf-8")
         return kek
+
+    def ensure_folders(self) -> None:
+        """Create the home's sub-folders (owner-only) if they are missing."""
+        for folder in (self.identities, self.files):
+            folder.mkdir(mode=0o700, exist_ok=True)
 
     def read_preferences(self) -> dict[str, Any]:
         """The CLI preferences (empty when none were written)."""

@@ -172,3 +172,39 @@ def test_demo_runs_in_a_fresh_home_and_refuses_a_used_one(tmp_path: Path, home: 
     assert "shugu --home" in result.stdout and " up" in result.stdout
     again = shugu(tmp_path / "demo-home", "demo")
     assert again.exit_code == 6
+
+
+def test_text_from_the_hub_is_printed_literally(home: Path) -> None:
+    ok_json(
+        shugu(
+            home,
+            "participant",
+            "apply",
+            "odd-name",
+            "--role",
+            "user",
+            "--display-name",
+            "[/] [bold]x :ab: ",
+            "--json",
+        )
+    )
+    listing = shugu(home, "participant", "list")
+    assert listing.exit_code == 0, listing.stderr
+    assert "[/] [bold]x :ab:" in listing.stdout
+
+
+def test_a_bad_setting_is_explained(home: Path) -> None:
+    result = shugu(home, "participant", "list", env={"SHUGU_PORT": "abc"})
+    assert result.exit_code == 3
+    assert "SHUGU_PORT" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_init_with_a_secret_key_from_the_environment(tmp_path: Path) -> None:
+    from shugu.sealing import KeyEncryptionKey
+
+    env = {"SHUGU_SECRET_KEY": KeyEncryptionKey.generate().to_text()}
+    home = tmp_path / "env-home"
+    ok_json(shugu(home, "init", "--json", env=env))
+    assert not (home / "secret.key").exists()
+    assert ok_json(shugu(home, "participant", "list", "--json", env=env))["items"]
+    assert shugu(home, "participant", "list").exit_code == 4

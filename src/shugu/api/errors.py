@@ -85,6 +85,9 @@ def problem(request: Request, status: int, error: ShuguError, **extra: Any) -> J
         **extra,
     }
     headers = {}
+    request_id = request.scope.get("state", {}).get("request_id")
+    if request_id:
+        headers["X-Request-Id"] = str(request_id)
     if isinstance(error, AuthenticationError):
         headers["WWW-Authenticate"] = 'Signature realm="shugu", alg="ed25519"'
     if isinstance(error, RateLimitedError):

@@ -18,7 +18,7 @@ from shugu.cli.context import CliContext
 from shugu.cli.output import err, file_progress, guard, out, print_json
 from shugu.clock import SystemClock
 from shugu.db import head_revision
-from shugu.i18n import _
+from shugu.i18n import _, lang_from_environment, normalize_lang
 
 app = typer.Typer(
     name="shugu",
@@ -58,7 +58,10 @@ def root(
     ] = None,
 ) -> None:
     """shugu (数谷): a trusted data space. / 可信数据空间。"""
-    ctx.obj = CliContext.build(home=home, as_name=as_name, lang=lang, hub=hub)
+    ctx.obj = guard(
+        normalize_lang(lang) if lang else lang_from_environment(),
+        lambda: CliContext.build(home=home, as_name=as_name, lang=lang, hub=hub),
+    )
 
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout. / 输出 JSON。")]

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import ValidationError
 
 from shugu.client import HubClient, SigningAuth
 from shugu.errors import InvalidInputError, NotFoundError
@@ -38,7 +39,15 @@ class CliContext:
             overrides["home"] = home.expanduser()
         if hub is not None:
             overrides["hub_url"] = hub
-        settings = Settings(**overrides)
+        try:
+            settings = Settings(**overrides)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise InvalidInputError(
+                N_("invalid setting SHUGU_{name}: {reason}"),
+                name="__".join(str(p) for p in first["loc"]).upper(),
+                reason=first["msg"],
+            ) from exc
         chosen = lang or settings.lang
         resolved = normalize_lang(chosen) if chosen else lang_from_environment()
         return cls(settings=settings, lang=resolved, as_name=as_name)

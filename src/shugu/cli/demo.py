@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 from cryptography import x509
+from rich.text import Text
 
 from shugu.bootstrap import initialise
 from shugu.cli.context import EMBEDDED_URL, CliContext
@@ -58,7 +59,7 @@ def _refuse_initialised(cli: CliContext) -> typer.Exit:
 def step(lang: str, number: int, message: str, quiet: bool) -> None:
     """Announce a step of the walk."""
     if not quiet:
-        out.print(f"\n[bold cyan]{number}.[/] {_(message, lang)}", highlight=False)
+        out.print(Text.assemble("\n", (f"{number}. ", "bold cyan"), _(message, lang)))
 
 
 async def _walk(cli: CliContext, ca_pem: str, quiet: bool) -> None:
@@ -82,7 +83,11 @@ async def _walk(cli: CliContext, ca_pem: str, quiet: bool) -> None:
             step(lang, 4, N_("the operator approves them; the hub CA issues certificates"), quiet)
             for identity in applicants:
                 approval = await client.approve(str(identity.participant_id))
-                _show_certificate(lang, approval["certificate"]["pem"], ca_pem, quiet)
+                pem = approval["certificate"]["pem"]
+                keyring.save(
+                    LocalIdentity(identity.name, identity.participant_id, identity.key, pem)
+                )
+                _show_certificate(lang, pem, ca_pem, quiet)
         step(lang, 5, N_("each participant makes a signed request"), quiet)
         for identity in applicants:
             async with _client(transport, lang, identity) as client:

@@ -30,6 +30,7 @@ import typer
 from rich.console import Console
 from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from shugu.errors import (
     AuthenticationError,
@@ -66,8 +67,9 @@ EXIT_CODES: dict[type[ShuguError], int] = {
 
 ERROR_LABEL = N_("error")
 
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+# Text from the hub (names, reasons) is printed literally: no markup, emoji codes or highlighting.
+out = Console(soft_wrap=True, markup=False, emoji=False, highlight=False)
+err = Console(stderr=True, soft_wrap=True, markup=False, emoji=False, highlight=False)
 
 
 def exit_code_for(error: ShuguError) -> int:
@@ -81,7 +83,7 @@ def exit_code_for(error: ShuguError) -> int:
 def fail(error: ShuguError, lang: str) -> typer.Exit:
     """Print `error` for a person on stderr and return the `typer.Exit` to raise."""
     label = _(ERROR_LABEL, lang)
-    err.print(f"[bold red]{label}:[/] {error.render(lang)}", highlight=False)
+    err.print(Text.assemble((f"{label}: ", "bold red"), error.render(lang)))
     return typer.Exit(exit_code_for(error))
 
 
@@ -118,11 +120,11 @@ def _default(value: object) -> str:
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     """Print a table for people."""
-    grid = Table(title=title, title_justify="left", header_style="bold")
+    grid = Table(title=Text(title), title_justify="left", header_style="bold")
     for column in columns:
         grid.add_column(column, overflow="fold")
     for row in rows:
-        grid.add_row(*("" if v is None else str(v) for v in row))
+        grid.add_row(*(Text("" if v is None else str(v)) for v in row))
     out.print(grid)
 
 
@@ -132,8 +134,8 @@ def fields(title: str, pairs: Iterable[tuple[str, object]]) -> None:
     grid.add_column(style="bold")
     grid.add_column(overflow="fold")
     for label, value in pairs:
-        grid.add_row(label, "" if value is None else str(value))
-    out.print(f"[bold]{title}[/]", highlight=False)
+        grid.add_row(Text(label), Text("" if value is None else str(value)))
+    out.print(Text(title, style="bold"))
     out.print(grid)
 
 
