@@ -212,6 +212,65 @@ class HubClient:
         """The CRL (PEM)."""
         return str(await self.request("GET", "/v1/ca/crl"))
 
+    # -- ledger -------------------------------------------------------------------------------
+
+    async def ledger_checkpoint(self, *, cosigned: bool = False) -> str:
+        """The newest signed checkpoint note."""
+        params = {"cosigned": "true"} if cosigned else None
+        return str(await self.request("GET", "/ledger/checkpoint", params=params))
+
+    async def ledger_key(self) -> dict[str, Any]:
+        """The log's origin and verifier key."""
+        result: dict[str, Any] = await self.request("GET", "/ledger/key")
+        return result
+
+    async def ledger_inclusion(self, index: int, size: int | None = None) -> dict[str, Any]:
+        """An inclusion proof."""
+        params = {"index": index} | ({"size": size} if size is not None else {})
+        result: dict[str, Any] = await self.request("GET", "/ledger/proof/inclusion", params=params)
+        return result
+
+    async def ledger_consistency(self, old: int, new: int | None = None) -> dict[str, Any]:
+        """A consistency proof."""
+        params = {"from": old} | ({"to": new} if new is not None else {})
+        result: dict[str, Any] = await self.request(
+            "GET", "/ledger/proof/consistency", params=params
+        )
+        return result
+
+    async def ledger_checkpoints(self) -> AsyncIterator[dict[str, Any]]:
+        """Every stored checkpoint, smallest first."""
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": 1000} | ({"cursor": cursor} if cursor else {})
+            page = await self.request("GET", "/ledger/checkpoints", params=params)
+            for item in page["items"]:
+                yield item
+            cursor = page["next_cursor"]
+            if not cursor:
+                return
+
+    async def ledger_export(self, start: int, end: int) -> str:
+        """Entries start..end-1 as export lines."""
+        return str(await self.request("GET", "/ledger/export", params={"start": start, "end": end}))
+
+    async def ledger_entry(self, index: int) -> dict[str, Any]:
+        """One entry."""
+        result: dict[str, Any] = await self.request("GET", f"/ledger/entries/{index}")
+        return result
+
+    async def ledger_append(self, events: list[dict[str, Any]]) -> list[int]:
+        """Append signed external events; their indices."""
+        result = await self.request("POST", "/ledger/entries", json={"events": events})
+        return [int(i) for i in result["indices"]]
+
+    async def ledger_cosign(self, size: int, line: str) -> dict[str, Any]:
+        """Hand the hub a cosignature of the checkpoint of `size`."""
+        result: dict[str, Any] = await self.request(
+            "POST", "/ledger/cosignatures", json={"size": size, "cosignature": line}
+        )
+        return result
+
     async def health(self) -> dict[str, Any]:
         """Liveness."""
         result: dict[str, Any] = await self.request("GET", "/health")

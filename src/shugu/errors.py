@@ -10,7 +10,8 @@
     │   └── RateLimitedError    the caller sent too many requests; retry later
     ├── NotFoundError           the thing named does not exist
     ├── ConflictError           the request clashes with the current state (duplicate, wrong state)
-    └── UnavailableError        a dependency (database, hub) cannot be reached; transient
+    ├── UnavailableError        a dependency (database, hub) cannot be reached; transient
+    └── VerificationError       evidence does not check out: a tampered ledger, a forked log
 
 Kinds are HTTP-neutral: `shugu.api.errors` maps them to status codes in one table and
 `shugu.cli.output` to exit codes in another. Every error keeps its English message template and the
@@ -41,6 +42,7 @@ __all__ = [
     "RateLimitedError",
     "ShuguError",
     "UnavailableError",
+    "VerificationError",
     "error_class_for_code",
 ]
 
@@ -123,6 +125,12 @@ class UnavailableError(ShuguError):
     transient = True
 
 
+class VerificationError(ShuguError):
+    """Cryptographic evidence does not check out (tampering, a fork, a bad signature)."""
+
+    code = "verification_failed"
+
+
 _BY_CODE: dict[str, type[ShuguError]] = {
     cls.code: cls
     for cls in (
@@ -135,6 +143,7 @@ _BY_CODE: dict[str, type[ShuguError]] = {
         NotFoundError,
         ConflictError,
         UnavailableError,
+        VerificationError,
     )
 }
 

@@ -8,6 +8,7 @@ from shugu.clock import Clock, SystemClock
 from shugu.db import Database
 from shugu.home import load_kek
 from shugu.identity import IdentityConfig, IdentityService
+from shugu.ledger import LedgerConfig, LedgerService
 from shugu.settings import Settings
 
 
@@ -19,6 +20,7 @@ class Hub:
     db: Database
     clock: Clock
     identity: IdentityService
+    ledger: LedgerService
     closed: bool = field(default=False)
 
     @classmethod
@@ -38,16 +40,29 @@ class Hub:
             signature_max_age_seconds=settings.signature_max_age_seconds,
             signature_max_skew_seconds=settings.signature_max_skew_seconds,
         )
-        identity = IdentityService(db, kek, clock, config)
+        ledger = LedgerService(
+            db,
+            kek,
+            clock,
+            LedgerConfig(
+                origin=f"{settings.space_name}/ledger",
+                checkpoint_every_entries=settings.ledger.checkpoint_every_entries,
+                checkpoint_every_seconds=settings.ledger.checkpoint_every_seconds,
+            ),
+        )
+        identity = IdentityService(db, kek, clock, config, ledger)
         try:
+            ledger.open()
             identity.ensure_ca()
         except BaseException:
+            ledger.close()
             db.dispose()
             raise
-        return cls(settings=settings, db=db, clock=clock, identity=identity)
+        return cls(settings=settings, db=db, clock=clock, identity=identity, ledger=ledger)
 
     def close(self) -> None:
-        """Release the database connections."""
+        """Stop the ledger's writer and release the database connections."""
         if not self.closed:
+            self.ledger.close()
             self.db.dispose()
             self.closed = True

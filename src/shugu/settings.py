@@ -26,6 +26,15 @@ class RateLimit(BaseModel):
     """Requests that may arrive at once before the sustained rate applies."""
 
 
+class LedgerSettings(BaseModel):
+    """When the ledger signs a new checkpoint."""
+
+    checkpoint_every_entries: int = Field(default=1000, ge=1)
+    """Sign a checkpoint once this many entries were added since the last one."""
+    checkpoint_every_seconds: int = Field(default=10, ge=1)
+    """Sign a checkpoint at least this often while entries keep arriving."""
+
+
 class Settings(BaseSettings):
     """Settings of a shugu hub and CLI. Every field has a working default for the embedded mode."""
 
@@ -61,6 +70,8 @@ class Settings(BaseSettings):
     """How old a signed request may be; older ones are refused as expired."""
     signature_max_skew_seconds: int = Field(default=30, ge=0)
     """How far in the future a signed request's creation time may lie (clock skew)."""
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    """Ledger checkpoint policy."""
     certificate_days: int = Field(default=365, ge=1)
     """Validity of participant certificates issued by the hub CA, in days."""
     log_level: str = "INFO"

@@ -26,6 +26,11 @@ MATRIX: list[tuple[str, str, frozenset[Role]]] = [
     ("POST", "/v1/participants/{participant_id}/approve", OPERATOR),
     ("POST", "/v1/participants/{participant_id}/reject", OPERATOR),
     ("POST", "/v1/participants/{participant_id}/revoke", OPERATOR),
+    ("GET", "/ledger/entries", ANY),
+    ("GET", "/ledger/entries/{index}", ANY),
+    ("GET", "/ledger/export", ANY),
+    ("POST", "/ledger/entries", ANY),
+    ("POST", "/ledger/cosignatures", ANY),
 ]
 
 
@@ -45,7 +50,8 @@ async def test_every_route_is_in_the_matrix(space: Space) -> None:
 
 def _concrete(path: str, space: Space) -> str:
     target = space.members[Role.USER].participant_id
-    return path.replace("{ref}", target).replace("{participant_id}", target)
+    concrete = path.replace("{ref}", target).replace("{participant_id}", target)
+    return concrete.replace("{index}", "0").replace("/export", "/export?start=0&end=1")
 
 
 @pytest.mark.parametrize(
@@ -82,6 +88,18 @@ async def test_anonymous_calls_are_refused(
 
 async def test_public_routes_need_no_signature(space: Space) -> None:
     async with space.raw() as client:
-        for path in ("/health", "/ready", "/metrics", "/openapi.json", "/v1/ca", "/v1/ca/crl"):
+        for path in (
+            "/health",
+            "/ready",
+            "/metrics",
+            "/openapi.json",
+            "/v1/ca",
+            "/v1/ca/crl",
+            "/ledger/checkpoint",
+            "/ledger/key",
+            "/ledger/checkpoints",
+            "/ledger/proof/inclusion?index=0",
+            "/ledger/proof/consistency?from=0",
+        ):
             response = await client.get(path)
             assert response.status_code == 200, path

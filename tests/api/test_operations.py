@@ -10,6 +10,7 @@ import pytest
 
 from shugu.api import create_app
 from shugu.api.ratelimit import RateLimiter
+from shugu.db import head_revision
 from shugu.errors import RateLimitedError, UnavailableError
 from shugu.hub import Hub
 from shugu.identity import Role
@@ -25,7 +26,7 @@ async def test_health_and_readiness(space: Space) -> None:
         health = (await client.get("/health")).json()
         ready = (await client.get("/ready")).json()
     assert health["status"] == "ok"
-    assert ready == {"status": "ready", "database": "ok", "migration": "0001_identity"}
+    assert ready == {"status": "ready", "database": "ok", "migration": head_revision()}
 
 
 async def test_readiness_fails_when_the_database_is_gone(space: Space) -> None:

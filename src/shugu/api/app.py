@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
 from shugu import __version__
 from shugu.api.errors import install_error_handlers
 from shugu.api.middleware import BodyLimitMiddleware, HubMetrics, ObserveMiddleware
 from shugu.api.ratelimit import RateLimiter
-from shugu.api.routers import ca, health, participants
+from shugu.api.routers import ca, health, ledger, participants
 from shugu.clock import Clock
+from shugu.errors import ShuguError
 from shugu.hub import Hub
 from shugu.settings import Settings
+
+log = logging.getLogger(__name__)
 
 DESCRIPTION = """\
 The hub of a shugu trusted data space (数谷可信数据空间).
@@ -40,6 +46,16 @@ class HubState:
     metrics: HubMetrics
 
 
+async def _checkpoint_ticker(hub: Hub) -> None:
+    """While served, let the ledger sign a checkpoint whenever one is due by time."""
+    while True:
+        await asyncio.sleep(1.0)
+        try:
+            await run_in_threadpool(hub.ledger.tick)
+        except ShuguError:
+            log.warning("ledger.tick_failed")
+
+
 def create_app(
     settings: Settings, *, clock: Clock | None = None, hub: Hub | None = None
 ) -> FastAPI:
@@ -57,7 +73,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        ticker = asyncio.create_task(_checkpoint_ticker(hub))
         yield
+        ticker.cancel()
         hub.close()
 
     app = FastAPI(
@@ -68,7 +86,7 @@ def create_app(
     )
     app.state.hub = HubState(hub=hub, limiter=limiter, metrics=metrics)
     install_error_handlers(app)
-    for module in (health, ca, participants):
+    for module in (health, ca, participants, ledger):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ObserveMiddleware, metrics=metrics)

@@ -31,6 +31,11 @@ PUBLIC_ROUTES = frozenset(
         "/v1/ca",
         "/v1/ca/crl",
         "/v1/participants/applications",
+        "/ledger/checkpoint",
+        "/ledger/checkpoints",
+        "/ledger/key",
+        "/ledger/proof/inclusion",
+        "/ledger/proof/consistency",
     }
 )
 """Routes anyone may call. An application is public but must be signed by the key it registers."""

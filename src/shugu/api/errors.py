@@ -25,6 +25,7 @@ from shugu.errors import (
     RateLimitedError,
     ShuguError,
     UnavailableError,
+    VerificationError,
 )
 from shugu.i18n import N_, normalize_lang
 
@@ -41,6 +42,7 @@ STATUS: dict[type[ShuguError], int] = {
     NotFoundError: 404,
     ConflictError: 409,
     UnavailableError: 503,
+    VerificationError: 422,
     ShuguError: 500,
 }
 """Error kind → HTTP status. Looked up along the class's MRO, most specific first."""

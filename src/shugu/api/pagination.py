@@ -58,3 +58,27 @@ def decode_cursor(cursor: str | None) -> str | None:
     if not is_id(value):
         raise InvalidInputError(N_("invalid pagination cursor {cursor}"), cursor=cursor)
     return value
+
+
+def encode_index_cursor(next_index: int | None) -> str | None:
+    """The cursor token of a listing by position (ledger entries, checkpoints)."""
+    if next_index is None:
+        return None
+    return base64.urlsafe_b64encode(f"i{next_index}".encode()).decode().rstrip("=")
+
+
+def decode_index_cursor(cursor: str | None) -> int:
+    """The position a cursor token stands for (0 without a cursor).
+
+    Raises:
+        InvalidInputError: the token was not made by `encode_index_cursor`.
+    """
+    if cursor is None:
+        return 0
+    try:
+        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidInputError(N_("invalid pagination cursor {cursor}"), cursor=cursor) from exc
+    if not value.startswith("i") or not value[1:].isdigit() or len(value) > 20:
+        raise InvalidInputError(N_("invalid pagination cursor {cursor}"), cursor=cursor)
+    return int(value[1:])

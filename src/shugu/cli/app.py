@@ -13,7 +13,7 @@ import typer
 from shugu import __version__
 from shugu.backup import create_backup, restore_backup
 from shugu.bootstrap import initialise
-from shugu.cli import demo, participant
+from shugu.cli import demo, ledger, participant
 from shugu.cli.context import CliContext
 from shugu.cli.output import err, file_progress, guard, out, print_json
 from shugu.clock import SystemClock
@@ -28,6 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(participant.app, name="participant")
+app.add_typer(ledger.app, name="ledger")
 app.command(name="demo")(demo.demo)
 
 
@@ -138,7 +139,8 @@ def up(
     tls = settings.tls_cert_file is not None and settings.tls_key_file is not None
     scheme = "https" if tls else "http"
     bind_host, bind_port = host or settings.host, port if port is not None else settings.port
-    err.print(_("serving {url}", cli.lang, url=f"{scheme}://{bind_host}:{bind_port}"))
+    url = f"{scheme}://{bind_host}:{bind_port}"
+    err.print(_("serving {url}", cli.lang, url=url))
     uvicorn.run(
         application,
         host=bind_host,

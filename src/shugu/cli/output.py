@@ -13,6 +13,7 @@ code  meaning
 5     refused: unauthenticated, forbidden, revoked, rate-limited
 6     conflict with the current state (duplicate, wrong state)
 7     unavailable: database or hub cannot be reached; try again
+8     verification failed: a tampered ledger, a forked log, a bad note
 ====  ===========================================================
 """
 
@@ -40,6 +41,7 @@ from shugu.errors import (
     NotFoundError,
     ShuguError,
     UnavailableError,
+    VerificationError,
 )
 from shugu.i18n import N_, _
 
@@ -53,6 +55,7 @@ EXIT_NOT_FOUND = 4
 EXIT_REFUSED = 5
 EXIT_CONFLICT = 6
 EXIT_UNAVAILABLE = 7
+EXIT_VERIFICATION = 8
 
 EXIT_CODES: dict[type[ShuguError], int] = {
     InvalidInputError: EXIT_INVALID,
@@ -61,6 +64,7 @@ EXIT_CODES: dict[type[ShuguError], int] = {
     ForbiddenError: EXIT_REFUSED,
     ConflictError: EXIT_CONFLICT,
     UnavailableError: EXIT_UNAVAILABLE,
+    VerificationError: EXIT_VERIFICATION,
     ShuguError: EXIT_INTERNAL,
 }
 """Error kind → exit code, looked up along the class's MRO."""

@@ -164,7 +164,28 @@ def verify(
         raise _refuse(N_("invalid request signature: missing or malformed Content-Digest header"))
     if digest_header.strip() != content_digest(body):
         raise _refuse(N_("invalid request signature: the body does not match its Content-Digest"))
-    base = signature_base(method, path, query, digest_header.strip(), parsed.params)
+    verify_signature(
+        parsed, public_key, method=method, path=path, query=query, digest=digest_header
+    )
+
+
+def verify_signature(
+    parsed: SignatureInput,
+    public_key: Ed25519PublicKey,
+    *,
+    method: str,
+    path: str,
+    query: str,
+    digest: str,
+) -> None:
+    """Check the signature over the components, given the body's digest (not the body).
+
+    The ledger keeps the digest of a request, not its body, so auditors re-check with this.
+
+    Raises:
+        AuthenticationError: the signature does not verify.
+    """
+    base = signature_base(method, path, query, digest.strip(), parsed.params)
     try:
         public_key.verify(parsed.signature, base)
     except InvalidSignature as exc:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shugu.db import Base, UTCDateTime
+
+if TYPE_CHECKING:
+    from shugu.ledger.models import RequestEvidence
 
 
 class Role(enum.StrEnum):
@@ -121,6 +125,8 @@ class Principal:
     participant_id: str
     name: str
     roles: frozenset[Role]
+    evidence: RequestEvidence | None = None
+    """The signed request that authenticated the caller (recorded with the events it causes)."""
 
     def has_any(self, roles: frozenset[Role]) -> bool:
         """Whether the caller holds at least one of `roles`."""

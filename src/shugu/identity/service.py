@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,7 @@ from shugu.identity.models import (
     Role,
 )
 from shugu.ids import is_id, new_id
+from shugu.ledger import Event, LedgerService, RequestEvidence, sha256_hex
 from shugu.sealing import KeyEncryptionKey
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
@@ -87,12 +88,18 @@ class IdentityService:
     """Participants, the hub CA, and request authentication."""
 
     def __init__(
-        self, db: Database, kek: KeyEncryptionKey, clock: Clock, config: IdentityConfig
+        self,
+        db: Database,
+        kek: KeyEncryptionKey,
+        clock: Clock,
+        config: IdentityConfig,
+        ledger: LedgerService,
     ) -> None:
         self._db = db
         self._kek = kek
         self._clock = clock
         self._config = config
+        self._ledger = ledger
         self._authentications = 0
 
     # -- the CA -------------------------------------------------------------------------------
@@ -121,6 +128,9 @@ class IdentityService:
                     created_at=now,
                 )
             )
+            fingerprint = cert.fingerprint(hashes.SHA256()).hex()
+            event = Event("identity.ca.created", None, (), {"certificate_sha256": fingerprint})
+            self._ledger.record(session, [event])
 
     def _ca(self, session: Session) -> tuple[Ed25519PrivateKey, x509.Certificate]:
         row = store.get_hub_key(session, CA_KEY)
@@ -150,11 +160,14 @@ class IdentityService:
 
     # -- applications and decisions -------------------------------------------------------
 
-    def apply(self, application: Application) -> Participant:
+    def apply(
+        self, application: Application, evidence: RequestEvidence | None = None
+    ) -> Participant:
         """Register an application; the participant waits for an operator's approval."""
         roles = _check_application(application)
         with self._db.session() as session:
             row = self._insert(session, application, roles, ParticipantStatus.APPLIED)
+            self._record(session, "applied", row.id, row, evidence, name=row.name)
             return _participant(row)
 
     def bootstrap_operator(self, application: Application) -> tuple[Participant, Certificate]:
@@ -166,20 +179,39 @@ class IdentityService:
             if store.count_operators(session) > 0:
                 raise ConflictError(N_("this space already has an operator"))
             row = self._insert(session, application, roles, ParticipantStatus.APPROVED)
-            return _participant(row), self._issue(session, row)
+            cert = self._issue(session, row)
+            self._record(session, "bootstrapped", row.id, row, None, certificate=cert.serial)
+            return _participant(row), cert
 
     def approve(self, actor: Principal, participant_id: str) -> tuple[Participant, Certificate]:
         """Approve an application and issue the participant's certificate."""
         with self._db.session() as session:
             row = self._pending(session, participant_id)
             self._decide(row, actor, ParticipantStatus.APPROVED, None)
-            return _participant(row), self._issue(session, row)
+            cert = self._issue(session, row)
+            self._record(
+                session,
+                "approved",
+                actor.participant_id,
+                row,
+                actor.evidence,
+                certificate=cert.serial,
+            )
+            return _participant(row), cert
 
     def reject(self, actor: Principal, participant_id: str, reason: str) -> Participant:
         """Reject an application, with a reason the applicant can read."""
         with self._db.session() as session:
             row = self._pending(session, participant_id)
             self._decide(row, actor, ParticipantStatus.REJECTED, _reason(reason))
+            self._record(
+                session,
+                "rejected",
+                actor.participant_id,
+                row,
+                actor.evidence,
+                reason_sha256=sha256_hex(reason.strip()),
+            )
             return _participant(row)
 
     def revoke(self, actor: Principal, participant_id: str, reason: str) -> Participant:
@@ -195,7 +227,16 @@ class IdentityService:
             if Role.OPERATOR in _roles(row) and store.count_operators(session) <= 1:
                 raise ConflictError(N_("the last operator of a space cannot be revoked"))
             self._decide(row, actor, ParticipantStatus.REVOKED, _reason(reason))
-            store.revoke_certificates(session, row.id, self._clock.now())
+            count = store.revoke_certificates(session, row.id, self._clock.now())
+            self._record(
+                session,
+                "revoked",
+                actor.participant_id,
+                row,
+                actor.evidence,
+                reason_sha256=sha256_hex(reason.strip()),
+                certificates_revoked=count,
+            )
             return _participant(row)
 
     # -- reading ------------------------------------------------------------------------------
@@ -279,9 +320,9 @@ class IdentityService:
                     participant=row.id,
                 )
             self._consume_nonce(session, parsed, now)
-            return Principal(row.id, row.name, frozenset(_roles(row)))
+            return Principal(row.id, row.name, frozenset(_roles(row)), _evidence(request))
 
-    def authenticate_applicant(self, request: SignedRequest, public_key: bytes) -> None:
+    def authenticate_applicant(self, request: SignedRequest, public_key: bytes) -> RequestEvidence:
         """Check that an application is signed by the key it registers (proof of possession)."""
         parsed = httpsig.parse(request.signature_input, request.signature)
         if parsed.key_id != self_key_id(public_key):
@@ -293,6 +334,7 @@ class IdentityService:
         self._verify(parsed, public_key, request)
         with self._db.session() as session:
             self._consume_nonce(session, parsed, now)
+        return _evidence(request)
 
     # -- helpers ------------------------------------------------------------------------------
 
@@ -395,6 +437,24 @@ class IdentityService:
             )
         return row
 
+    def _record(
+        self,
+        session: Session,
+        what: str,
+        actor: str | None,
+        row: ParticipantRow,
+        evidence: RequestEvidence | None,
+        **payload: object,
+    ) -> None:
+        body = {
+            "participant": row.id,
+            "roles": [r.value for r in _roles(row)],
+            "public_key_sha256": sha256_hex(row.public_key),
+            **payload,
+        }
+        event = Event(f"identity.participant.{what}", actor, (row.id,), body, evidence)
+        self._ledger.record(session, [event])
+
     def _decide(
         self, row: ParticipantRow, actor: Principal, status: ParticipantStatus, reason: str | None
     ) -> None:
@@ -402,6 +462,17 @@ class IdentityService:
         row.decided_by = actor.participant_id
         row.reason = reason
         row.updated_at = self._clock.now()
+
+
+def _evidence(request: SignedRequest) -> RequestEvidence:
+    return RequestEvidence(
+        method=request.method,
+        path=request.path,
+        query=request.query,
+        content_digest=request.content_digest or "",
+        signature_input=request.signature_input or "",
+        signature=request.signature or "",
+    )
 
 
 def _dated(revoked: list[tuple[int, datetime | None]]) -> list[tuple[int, datetime]]:

@@ -6,6 +6,7 @@ from alembic import context
 
 from shugu.db import Base
 from shugu.identity import models as _identity_models  # noqa: F401 - registers the tables
+from shugu.ledger import models as _ledger_models  # noqa: F401
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -129,9 +129,9 @@ async def apply(request: Request, body: ApplicationIn) -> ParticipantOut:
     state.limiter.check("addr:" + (request.client.host if request.client else "unknown"))
     key = _public_key(body.public_key)
     signed = await signed_request(request)
-    await run_in_threadpool(state.hub.identity.authenticate_applicant, signed, key)
+    evidence = await run_in_threadpool(state.hub.identity.authenticate_applicant, signed, key)
     application = Application(body.name, body.display_name, tuple(body.roles), key)
-    participant = await run_in_threadpool(state.hub.identity.apply, application)
+    participant = await run_in_threadpool(state.hub.identity.apply, application, evidence)
     return ParticipantOut.of(participant)
 
 

@@ -1,0 +1,408 @@
+"""`shugu ledger append|entries|show|checkpoint|proof|consistency|verify|verify-note|witness`."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from shugu.api.pagination import encode_index_cursor
+from shugu.cli.context import CliContext
+from shugu.cli.output import err, guard, out, print_json, run, table
+from shugu.client import HubClient
+from shugu.clock import SystemClock
+from shugu.errors import InvalidInputError, NotFoundError
+from shugu.i18n import N_, _
+from shugu.ledger.audit import TreeAudit, check_signatures, checkpoint_roots
+from shugu.ledger.claim import sign_claim
+from shugu.ledger.note import COSIGNATURE_V1, Signer, Verifier, verify_note
+from shugu.ledger.witness import Witness
+
+app = typer.Typer(
+    help="The audit ledger: append, prove, verify, witness. / 存证账本：记录、证明、验证、见证。",
+    no_args_is_help=True,
+)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout. / 输出 JSON。")]
+EXPORT_PAGE = 20_000
+
+
+def _cli(ctx: typer.Context) -> CliContext:
+    cli: CliContext = ctx.obj
+    return cli
+
+
+def _read_events(
+    type_: str | None, payload: str | None, subjects: list[str], source: Path | None
+) -> list[dict[str, Any]]:
+    if (source is None) == (type_ is None):
+        raise InvalidInputError(N_("give either --type (with --payload) or --from-file"))
+    if source is not None:
+        return _events_from_file(source)
+    return [
+        {"type": type_, "subjects": subjects, "payload": _json_object(payload or "{}", "--payload")}
+    ]
+
+
+def _json_object(text: str, where: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidInputError(
+            N_("{where} is not valid JSON: {reason}"), where=where, reason=exc.msg
+        ) from exc
+    if not isinstance(value, dict):
+        raise InvalidInputError(N_("{where} must be a JSON object"), where=where)
+    return value
+
+
+def _events_from_file(path: Path) -> list[dict[str, Any]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(
+            N_("cannot read {path}: {reason}"), path=str(path), reason=str(exc)
+        ) from exc
+    events = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        event = _json_object(line, f"{path}:{number}")
+        if not isinstance(event.get("type"), str) or not isinstance(event.get("payload", {}), dict):
+            raise InvalidInputError(
+                N_("{where}: an event needs a type and an object payload"), where=f"{path}:{number}"
+            )
+        events.append(
+            {
+                "type": event["type"],
+                "subjects": event.get("subjects", []),
+                "payload": event.get("payload", {}),
+            }
+        )
+    if not events:
+        raise InvalidInputError(N_("{path} holds no events"), path=str(path))
+    return events
+
+
+@app.command()
+def append(
+    ctx: typer.Context,
+    type_: Annotated[
+        str | None, typer.Option("--type", help="Event type, external.<what>. / 事件类型")
+    ] = None,
+    payload: Annotated[
+        str | None, typer.Option(help="JSON object: identifiers and hashes only.")
+    ] = None,
+    subject: Annotated[list[str] | None, typer.Option(help="Subject id (repeatable).")] = None,
+    from_file: Annotated[
+        Path | None, typer.Option(help="JSON lines, one event each; all or none.")
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Record external events, signed by you. / 记录外部事件（由你签名）。"""
+    cli = _cli(ctx)
+
+    async def work() -> list[int]:
+        events = _read_events(type_, payload, subject or [], from_file)
+        identity = cli.identity()
+        created = int(SystemClock().now().timestamp())
+        signed = [
+            sign_claim(
+                identity.key,
+                str(identity.participant_id),
+                created,
+                e["type"],
+                e["subjects"],
+                e["payload"],
+            )
+            for e in events
+        ]
+        async with cli.client(identity) as client:
+            return await client.ledger_append(signed)
+
+    indices = run(cli.lang, work)
+    if json_output:
+        print_json({"indices": indices})
+        return
+    out.print(
+        _(
+            "appended {count} entries at {first}..{last}",
+            cli.lang,
+            count=len(indices),
+            first=indices[0],
+            last=indices[-1],
+        )
+    )
+
+
+@app.command()
+def entries(
+    ctx: typer.Context,
+    start: Annotated[int, typer.Option(min=0, help="First index.")] = 0,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="How many.")] = 50,
+    json_output: JsonFlag = False,
+) -> None:
+    """List entries from an index. / 列出账本条目。"""
+    cli = _cli(ctx)
+
+    async def work() -> list[dict[str, Any]]:
+        async with cli.client(cli.identity()) as client:
+            params: dict[str, Any] = {"limit": limit}
+            if start:
+                params["cursor"] = encode_index_cursor(start)
+            page = await client.request("GET", "/ledger/entries", params=params)
+            return list(page["items"])
+
+    items = run(cli.lang, work)
+    if json_output:
+        print_json({"items": items})
+        return
+    rows = [
+        (
+            i["index"],
+            i["entry"]["type"],
+            i["entry"]["time"],
+            i["entry"]["actor"],
+            ", ".join(i["entry"]["subjects"]),
+        )
+        for i in items
+    ]
+    table(
+        _("ledger entries ({count})", cli.lang, count=len(items)),
+        [_(c, cli.lang) for c in COLUMNS],
+        rows,
+    )
+
+
+COLUMNS = (N_("index"), N_("type"), N_("time"), N_("actor"), N_("subjects"))
+
+
+@app.command()
+def checkpoint(
+    ctx: typer.Context,
+    cosigned: Annotated[bool, typer.Option(help="The newest one witnesses cosigned.")] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Print the latest signed checkpoint. / 打印最新签名检查点。"""
+    cli = _cli(ctx)
+
+    async def work() -> str:
+        async with cli.client() as client:
+            return await client.ledger_checkpoint(cosigned=cosigned)
+
+    note = run(cli.lang, work)
+    if json_output:
+        lines = note.split("\n")
+        print_json({"origin": lines[0], "size": int(lines[1]), "root": lines[2], "note": note})
+        return
+    out.print(note, end="")
+
+
+@app.command()
+def proof(
+    ctx: typer.Context,
+    index: Annotated[int, typer.Option(min=0, help="Entry index.")],
+    size: Annotated[int | None, typer.Option(min=0, help="Tree size (default: current).")] = None,
+    json_output: JsonFlag = True,
+) -> None:
+    """Inclusion proof of an entry (JSON). / 条目包含性证明。"""
+    cli = _cli(ctx)
+
+    async def work() -> dict[str, Any]:
+        async with cli.client() as client:
+            return await client.ledger_inclusion(index, size)
+
+    print_json(run(cli.lang, work))
+
+
+@app.command()
+def consistency(
+    ctx: typer.Context,
+    from_size: Annotated[int, typer.Option("--from", min=0, help="Older tree size.")],
+    to_size: Annotated[int | None, typer.Option("--to", min=0, help="Newer tree size.")] = None,
+    json_output: JsonFlag = True,
+) -> None:
+    """Consistency proof between two tree sizes (JSON). / 一致性证明。"""
+    cli = _cli(ctx)
+
+    async def work() -> dict[str, Any]:
+        async with cli.client() as client:
+            return await client.ledger_consistency(from_size, to_size)
+
+    print_json(run(cli.lang, work))
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    signatures: Annotated[
+        bool, typer.Option("--signatures", help="Also re-verify every actor signature.")
+    ] = False,
+    key: Annotated[
+        str | None, typer.Option(help="The log's verifier key (default: ask the hub).")
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Recompute the tree from all entries; check every checkpoint. / 全量校验账本。"""
+    cli = _cli(ctx)
+
+    async def work() -> dict[str, Any]:
+        async with cli.client(cli.identity()) as client:
+            return await _verify(client, key, signatures)
+
+    report = run(cli.lang, work)
+    if json_output:
+        print_json(report)
+        return
+    out.print(
+        _(
+            "the ledger verifies: {size} entries, {checkpoints} checkpoints, root {root}",
+            cli.lang,
+            **report,
+        )
+    )
+    if signatures:
+        out.print(
+            _(
+                "actor signatures verified: {checked}; without a key to check: {unavailable}",
+                cli.lang,
+                checked=report["signatures_checked"],
+                unavailable=report["signatures_unavailable"],
+            )
+        )
+
+
+async def _verify(client: HubClient, key_text: str | None, signatures: bool) -> dict[str, Any]:
+    verifier = Verifier.parse(key_text or (await client.ledger_key())["verifier_key"])
+    latest = await client.ledger_checkpoint()
+    notes = [c["note"] async for c in client.ledger_checkpoints()]
+    roots = checkpoint_roots([*notes, latest], verifier)
+    audit = TreeAudit(roots)
+    total = max(roots) if roots else 0
+    keys: dict[str, bytes | None] = {}
+    start = 0
+    while start < total:
+        chunk = (await client.ledger_export(start, min(start + EXPORT_PAGE, total))).splitlines()
+        if not chunk:
+            break
+        audit.feed(chunk)
+        if signatures:
+            await _fill_keys(client, chunk, keys)
+            check_signatures(chunk, keys.get, audit.report)
+        start += len(chunk)
+    report = audit.finish()
+    return {
+        "ok": True,
+        "size": report.size,
+        "checkpoints": report.checkpoints,
+        "root": report.latest_root,
+        "signatures_checked": report.signatures_checked,
+        "signatures_unavailable": report.signatures_unavailable,
+    }
+
+
+async def _fill_keys(client: HubClient, lines: list[str], keys: dict[str, bytes | None]) -> None:
+    for line in lines:
+        actor = json.loads(line.split("\t", 2)[2]).get("actor")
+        if actor is None or actor in keys:
+            continue
+        try:
+            keys[actor] = base64.b64decode((await client.participant(actor))["public_key"])
+        except NotFoundError:
+            keys[actor] = None
+
+
+@app.command("verify-note")
+def verify_note_command(
+    ctx: typer.Context,
+    note_file: Annotated[Path, typer.Argument(help="The signed note (- for stdin).")],
+    key: Annotated[list[str], typer.Option("--key", help="Verifier key name+id+key (repeatable).")],
+    json_output: JsonFlag = False,
+) -> None:
+    """Verify a signed note against verifier keys. / 用验证密钥校验签名便笺。"""
+    cli = _cli(ctx)
+
+    def work() -> dict[str, Any]:
+        verifiers = [Verifier.parse(k) for k in key]
+        raw = (
+            typer.get_binary_stream("stdin").read()
+            if str(note_file) == "-"
+            else _read_note(note_file)
+        )
+        check = verify_note(raw, verifiers)
+        return {"ok": True, "verified": list(check.verified), "unknown": list(check.unknown)}
+
+    result = guard(cli.lang, work)
+    if json_output:
+        print_json(result)
+        return
+    for name in result["verified"]:
+        out.print(_("verified by {key}", cli.lang, key=name))
+    for name in result["unknown"]:
+        err.print(_("ignored a signature by an unknown key: {key}", cli.lang, key=name))
+
+
+def _read_note(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise NotFoundError(
+            N_("cannot read {path}: {reason}"), path=str(path), reason=exc.strerror or str(exc)
+        ) from exc
+
+
+@app.command()
+def witness(
+    ctx: typer.Context,
+    hub: Annotated[str | None, typer.Option("--hub", help="URL of the hub to witness.")] = None,
+    once: Annotated[bool, typer.Option(help="Run one round and exit.")] = False,
+    interval: Annotated[float, typer.Option(min=0.1, help="Seconds between rounds.")] = 10.0,
+    log_key: Annotated[
+        str | None, typer.Option(help="The log's verifier key (default: trust on first use).")
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Witness a hub's ledger: check consistency, cosign, detect forks. / 见证账本。"""
+    cli = _cli(ctx)
+    if hub is not None:
+        cli = CliContext(cli.settings.model_copy(update={"hub_url": hub}), cli.lang, cli.as_name)
+
+    async def work() -> None:
+        identity = cli.identity()
+        async with cli.client(identity) as client:
+            origin = (await client.ledger_key())["origin"]
+            signer = Signer(f"{origin}/witness/{identity.name}", identity.key, COSIGNATURE_V1)
+            state = cli.home.root / "witness" / (origin.replace("/", "_") + ".json")
+            watcher = Witness(client, signer, state, Verifier.parse(log_key) if log_key else None)
+            while True:
+                result = await watcher.run_once(SystemClock().now())
+                _report_round(cli, result, json_output)
+                if once:
+                    return
+                await asyncio.sleep(interval)
+
+    run(cli.lang, work)
+
+
+def _report_round(cli: CliContext, result: Any, json_output: bool) -> None:
+    if json_output:
+        print_json(
+            {
+                "size": result.size,
+                "previous_size": result.previous_size,
+                "cosigned": result.cosigned,
+            }
+        )
+        return
+    out.print(
+        _(
+            "cosigned the checkpoint of size {size} (previous {previous})",
+            cli.lang,
+            size=result.size,
+            previous=result.previous_size if result.previous_size is not None else "-",
+        )
+    )
