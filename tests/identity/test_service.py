@@ -282,7 +282,7 @@ def test_an_application_must_be_signed_by_the_key_it_registers(hub: Hub) -> None
 
 
 def test_the_ca_key_is_stored_sealed(hub: Hub, settings) -> None:  # type: ignore[no-untyped-def]
-    from shugu.identity.models import HubKeyRow
+    from shugu.hubkeys import HubKeyRow
     from shugu.sealing import KeyEncryptionKey
 
     with hub.db.session() as session:

@@ -68,18 +68,6 @@ class CertificateRow(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-class HubKeyRow(Base):
-    """A key of the hub itself (the CA key), sealed under the key-encryption key."""
-
-    __tablename__ = "hub_keys"
-
-    name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    sealed_private_key: Mapped[bytes] = mapped_column(LargeBinary)
-    public_key: Mapped[bytes] = mapped_column(LargeBinary)
-    certificate_pem: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
 class NonceRow(Base):
     """A signature nonce already accepted; a second request with it is a replay."""
 

@@ -23,12 +23,12 @@ from shugu.errors import (
     InvalidInputError,
     NotFoundError,
 )
+from shugu.hubkeys import HubKeyRow
 from shugu.i18n import N_
 from shugu.identity import ca, httpsig, store
 from shugu.identity.models import (
     Certificate,
     CertificateRow,
-    HubKeyRow,
     Participant,
     ParticipantRow,
     ParticipantStatus,

@@ -9,9 +9,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from shugu.hubkeys import HubKeyRow
 from shugu.identity.models import (
     CertificateRow,
-    HubKeyRow,
     NonceRow,
     ParticipantRow,
     ParticipantStatus,

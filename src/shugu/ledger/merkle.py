@@ -248,19 +248,22 @@ def verify_consistency(
 ) -> None:
     """Check that the tree of size `old` is a prefix of the tree of size `new` (RFC 9162 §2.1.4.2).
 
+    As in RFC 9162 and transparency-dev, a proof from size 0 to a larger size is refused: every
+    tree extends the empty one, so such a proof proves nothing (callers skip the check instead).
+
     Raises:
         InvalidProofError: it is not (or the inputs are malformed).
     """
     _check_sizes(old, new)
     _check_hashes(old_root, new_root, *proof)
+    if old == 0 and old_root != EMPTY_ROOT:
+        raise InvalidProofError(N_("the root of the empty tree must be the hash of nothing"))
     if old == new:
         if proof or old_root != new_root:
             raise InvalidProofError(N_("equal sizes need equal roots and an empty proof"))
         return
     if old == 0:
-        if proof:
-            raise InvalidProofError(N_("a proof from the empty tree must be empty"))
-        return
+        raise InvalidProofError(N_("a consistency proof from the empty tree proves nothing"))
     if not proof:
         raise InvalidProofError(N_("the consistency proof is empty"))
     hashes = list(proof)

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from shugu.clock import Clock
 from shugu.db import Database
 from shugu.errors import InvalidInputError, NotFoundError
+from shugu.hubkeys import HubKeyRow
 from shugu.i18n import N_
-from shugu.identity.models import HubKeyRow
 from shugu.ledger import merkle, store
 from shugu.ledger.canonical import canonical_json
 from shugu.ledger.models import (

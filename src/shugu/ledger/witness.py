@@ -113,6 +113,8 @@ class Witness:
             if checkpoint.root != old_root:
                 self._fork(state, note, now, "same size, different root", None)
             return
+        if state.size == 0:
+            return  # every tree extends the empty one
         proof = await self._client.ledger_consistency(state.size, checkpoint.size)
         hashes = [base64.b64decode(h) for h in proof["proof"]]
         try:
