@@ -151,3 +151,12 @@ def test_malformed_checkpoints_are_refused(text: str) -> None:
 def test_checkpoints_round_trip_with_extensions() -> None:
     checkpoint = Checkpoint("example.org/log", 123, bytes(32), ("ext line",))
     assert Checkpoint.parse(checkpoint.text()) == checkpoint
+
+
+def test_keys_whose_base64_holds_a_plus_sign_parse() -> None:
+    for _ in range(200):
+        signer = Signer("example.org/log", Ed25519PrivateKey.generate())
+        encoded = signer.verifier.encode()
+        if "+" in encoded.split("+", 2)[2]:
+            break
+    assert Verifier.parse(encoded) == signer.verifier

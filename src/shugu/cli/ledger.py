@@ -15,7 +15,7 @@ from shugu.cli.context import CliContext
 from shugu.cli.output import err, guard, out, print_json, run, table
 from shugu.client import HubClient
 from shugu.clock import SystemClock
-from shugu.errors import InvalidInputError, NotFoundError
+from shugu.errors import InvalidInputError, NotFoundError, VerificationError
 from shugu.i18n import N_, _
 from shugu.ledger.audit import TreeAudit, check_signatures, checkpoint_roots
 from shugu.ledger.claim import sign_claim
@@ -295,6 +295,7 @@ async def _verify(client: HubClient, key_text: str | None, signatures: bool) -> 
             check_signatures(chunk, keys.get, audit.report)
         start += len(chunk)
     report = audit.finish()
+    await _check_beyond(client, total)
     return {
         "ok": True,
         "size": report.size,
@@ -303,6 +304,18 @@ async def _verify(client: HubClient, key_text: str | None, signatures: bool) -> 
         "signatures_checked": report.signatures_checked,
         "signatures_unavailable": report.signatures_unavailable,
     }
+
+
+async def _check_beyond(client: HubClient, total: int) -> None:
+    """Entries stored past the checked tree must at least be in the tree (appended since)."""
+    beyond = (await client.ledger_export(total, total + EXPORT_PAGE)).splitlines()
+    for line in beyond:
+        index, leaf, _ = line.split("\t", 2)
+        if leaf == "-":
+            raise VerificationError(
+                N_("entry {index} is not in the tree: no leaf hash is stored for it"),
+                index=int(index),
+            )
 
 
 async def _fill_keys(client: HubClient, lines: list[str], keys: dict[str, bytes | None]) -> None:

@@ -90,7 +90,9 @@ class TreeAudit:
                 found=int(parts[0]),
             )
         leaf = merkle.leaf_hash(parts[2].encode("utf-8"))
-        if parts[1] != "-" and _decode(parts[1]) != leaf:
+        if parts[1] == "-":
+            raise _bad(index, N_("entry {index} is not in the tree: no leaf hash is stored for it"))
+        if _decode(parts[1]) != leaf:
             raise _bad(index, N_("entry {index} was altered: it does not match its leaf hash"))
         self._compact.append(leaf)
         root = self._roots.get(self._compact.size)

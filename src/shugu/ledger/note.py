@@ -82,7 +82,7 @@ class Verifier:
         Raises:
             InvalidNoteError: malformed, unsupported type, or an id that does not match the key.
         """
-        parts = text.strip().split("+")
+        parts = text.strip().split("+", 2)
         if len(parts) != 3 or not re.fullmatch(r"[0-9a-f]{8}", parts[1]):
             raise InvalidNoteError(N_("malformed verifier key {key}"), key=text.strip())
         name = parts[0]
