@@ -167,6 +167,15 @@ class HubClient:
             if not cursor:
                 return
 
+    async def own_application(self, key: Ed25519PrivateKey, participant_id: str) -> dict[str, Any]:
+        """An applicant's own record, signed with its key."""
+        result: dict[str, Any] = await self.request(
+            "GET",
+            f"/v1/participants/applications/{participant_id}",
+            auth=applicant_auth(key, self._clock),
+        )
+        return result
+
     async def participant(self, ref: str) -> dict[str, Any]:
         """One participant by id or name."""
         result: dict[str, Any] = await self.request("GET", f"/v1/participants/{ref}")

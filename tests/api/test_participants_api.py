@@ -225,3 +225,15 @@ async def test_unknown_endpoint_and_method_are_problems(space: Space) -> None:
         wrong = await client.delete("/v1/ca")
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
     assert wrong.status_code == 405 and wrong.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_applicant_reads_only_its_own_application(space: Space) -> None:
+    key = Ed25519PrivateKey.generate()
+    async with space.client() as anonymous:
+        applied = await anonymous.apply(key, "waiting-one", "", ["user"])
+        mine = await anonymous.own_application(key, applied["id"])
+        assert mine["status"] == "applied"
+        with pytest.raises(AuthenticationError, match="signed with the key it registers"):
+            await anonymous.own_application(Ed25519PrivateKey.generate(), applied["id"])
+        with pytest.raises(NotFoundError):
+            await anonymous.own_application(key, "01M8DPABCH53NJF7BQZQV6XJXG")

@@ -208,3 +208,13 @@ def test_init_with_a_secret_key_from_the_environment(tmp_path: Path) -> None:
     assert not (home / "secret.key").exists()
     assert ok_json(shugu(home, "participant", "list", "--json", env=env))["items"]
     assert shugu(home, "participant", "list").exit_code == 4
+
+
+def test_an_applicant_can_read_its_own_status_and_reason(home: Path) -> None:
+    ok_json(shugu(home, "participant", "apply", "hopeful", "--role", "user", "--json"))
+    assert ok_json(shugu(home, "participant", "status", "hopeful", "--json"))["status"] == "applied"
+    ok_json(
+        shugu(home, "participant", "reject", "hopeful", "--reason", "licence expired", "--json")
+    )
+    mine = ok_json(shugu(home, "participant", "status", "hopeful", "--json"))
+    assert (mine["status"], mine["reason"]) == ("rejected", "licence expired")

@@ -31,6 +31,7 @@ PUBLIC_ROUTES = frozenset(
         "/v1/ca",
         "/v1/ca/crl",
         "/v1/participants/applications",
+        "/v1/participants/applications/{participant_id}",
         "/ledger/checkpoint",
         "/ledger/checkpoints",
         "/ledger/key",

@@ -9,7 +9,7 @@ import typer
 from shugu.cli.context import CliContext
 from shugu.cli.output import fields, out, print_json, run, table
 from shugu.client import HubClient
-from shugu.errors import ShuguError
+from shugu.errors import NotFoundError, ShuguError
 from shugu.i18n import N_, _
 from shugu.identity.ca import summarize
 from shugu.ids import is_id
@@ -144,6 +144,43 @@ def revoke(
         print_json(result)
         return
     out.print(_("revoked: {name} ({id})", cli.lang, **result))
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None, typer.Argument(help="Identity in this home; default: --as.")
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Your own application's status and reason, even before approval. / 查看本方申请状态。"""
+    cli = _cli(ctx)
+
+    async def work() -> dict[str, Any]:
+        keyring = cli.keyring()
+        identity = keyring.load(name) if name else cli.identity()
+        if identity.participant_id is None:
+            raise NotFoundError(
+                N_("identity {name} has no participant id; its application did not complete"),
+                name=identity.name,
+            )
+        async with cli.client() as client:
+            return await client.own_application(identity.key, identity.participant_id)
+
+    result = run(cli.lang, work)
+    if json_output:
+        print_json(result)
+        return
+    lang = cli.lang
+    fields(
+        _("participant", lang),
+        [
+            (_("name", lang), result["name"]),
+            (_("status", lang), _(result["status"], lang)),
+            (_("reason", lang), result["reason"]),
+        ],
+    )
 
 
 @app.command("list")

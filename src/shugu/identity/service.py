@@ -336,6 +336,26 @@ class IdentityService:
             self._consume_nonce(session, parsed, now)
         return _evidence(request)
 
+    def own_application(self, request: SignedRequest, participant_id: str) -> Participant:
+        """A participant's own record, whatever its status, for a request signed with its key.
+
+        This is how an applicant learns whether it was approved, or why it was rejected.
+        """
+        parsed = httpsig.parse(request.signature_input, request.signature)
+        now = self._check_fresh(parsed)
+        with self._db.session() as session:
+            row = self._existing(session, participant_id)
+            if parsed.key_id != self_key_id(row.public_key):
+                raise AuthenticationError(
+                    N_(
+                        "an application must be signed with the key it registers (keyid {expected})"
+                    ),
+                    expected=self_key_id(row.public_key),
+                )
+            self._verify(parsed, row.public_key, request)
+            self._consume_nonce(session, parsed, now)
+            return _participant(row)
+
     # -- helpers ------------------------------------------------------------------------------
 
     def _check_fresh(self, parsed: httpsig.SignatureInput) -> datetime:

@@ -135,6 +135,23 @@ async def apply(request: Request, body: ApplicationIn) -> ParticipantOut:
     return ParticipantOut.of(participant)
 
 
+@router.get(
+    "/participants/applications/{participant_id}",
+    response_model=ParticipantOut,
+    openapi_extra={"x-shugu-roles": ["the applicant itself, signed with its key"]},
+)
+async def own_application(request: Request, participant_id: str) -> ParticipantOut:
+    """An applicant's own record (status, reason), signed with its key (`keyid` = `key:`…),
+    before or after the operator's decision."""
+    state = hub_state(request)
+    state.limiter.check("addr:" + (request.client.host if request.client else "unknown"))
+    signed = await signed_request(request)
+    identity = state.hub.identity
+    return ParticipantOut.of(
+        await run_in_threadpool(identity.own_application, signed, participant_id)
+    )
+
+
 @router.get("/participants", response_model=Page[ParticipantOut], openapi_extra=roles_doc())
 async def list_participants(
     request: Request,
