@@ -4,7 +4,7 @@ SHELL := /bin/bash
 UV = $$(command -v uv 2>/dev/null || { [ -x "$$HOME/.local/bin/uv" ] && echo "$$HOME/.local/bin/uv"; } || echo python3 -m uv)
 DEMO_HOME ?= $(shell mktemp -d)/shugu-demo
 
-.PHONY: demo test setup lint typecheck pytest pytest-fast catalogue clean
+.PHONY: demo test setup lint typecheck pytest pytest-fast catalogue clean bench
 
 setup:
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet uv \
@@ -15,8 +15,8 @@ demo: setup
 	$(UV) run --frozen shugu --home "$(DEMO_HOME)" demo
 
 lint: setup
-	$(UV) run --frozen ruff format --check src tests
-	$(UV) run --frozen ruff check src tests
+	$(UV) run --frozen ruff format --check src tests bench
+	$(UV) run --frozen ruff check src tests bench
 
 typecheck: setup
 	$(UV) run --frozen mypy --strict src
@@ -37,3 +37,7 @@ catalogue: setup
 	$(UV) run --frozen pybabel extract -k N_ -k _ --no-location --omit-header -o .catalogue.pot src
 	$(UV) run --frozen pybabel update -i .catalogue.pot -d src/shugu/locale -D shugu -l zh_CN --no-location --width 100 --ignore-obsolete
 	rm -f .catalogue.pot
+
+# Benchmarks with baselines measured in the same run; results in bench/results/ (see BENCHMARKS.md).
+bench: setup
+	$(UV) run --frozen python -m bench.ledger

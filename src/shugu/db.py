@@ -22,6 +22,7 @@ from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
 
 from shugu.errors import ConflictError, UnavailableError
@@ -70,6 +71,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
+
+
+def _transactional_sqlite(engine: Engine) -> Engine:
+    """A second engine on the same SQLite file whose transactions cover DDL too."""
+    migrating = create_engine(
+        engine.url, connect_args={"check_same_thread": False, "timeout": 10}, poolclass=NullPool
+    )
+
+    def no_driver_transactions(dbapi_connection: Any, _record: Any) -> None:
+        _sqlite_pragmas(dbapi_connection, _record)
+        dbapi_connection.isolation_level = None
+
+    def begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    event.listen(migrating, "connect", no_driver_transactions)
+    event.listen(migrating, "begin", begin)
+    return migrating
 
 
 def create_db_engine(url: str) -> Engine:
@@ -126,13 +145,25 @@ class Database:
         return database
 
     def upgrade(self) -> None:
-        """Apply every pending migration (serialised across processes on PostgreSQL)."""
+        """Apply every pending migration in one transaction (serialised across processes).
+
+        On SQLite the driver would commit each `CREATE TABLE` on its own, so a process killed
+        half-way through would leave a schema no migration can finish; migrations therefore run
+        on a connection whose transaction shugu opens itself (`BEGIN IMMEDIATE`), DDL included.
+        """
         config = _alembic_config()
-        with self.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                connection.execute(text("SELECT pg_advisory_xact_lock(7364726)"))
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+        engine = (
+            _transactional_sqlite(self.engine) if self.engine.dialect.name == "sqlite" else None
+        )
+        try:
+            with (engine or self.engine).begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(7364726)"))
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        finally:
+            if engine is not None:
+                engine.dispose()
 
     def current_revision(self) -> str | None:
         """The migration the database is at."""

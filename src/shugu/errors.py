@@ -131,23 +131,15 @@ class VerificationError(ShuguError):
     code = "verification_failed"
 
 
-_BY_CODE: dict[str, type[ShuguError]] = {
-    cls.code: cls
-    for cls in (
-        ShuguError,
-        InvalidInputError,
-        PayloadTooLargeError,
-        AuthenticationError,
-        ForbiddenError,
-        RateLimitedError,
-        NotFoundError,
-        ConflictError,
-        UnavailableError,
-        VerificationError,
-    )
-}
-
-
 def error_class_for_code(code: str) -> type[ShuguError]:
-    """Return the error class for a wire `code` (as in problem+json), `ShuguError` if unknown."""
-    return _BY_CODE.get(code, ShuguError)
+    """Return the error class for a wire `code` (as in problem+json), `ShuguError` if unknown.
+
+    Every subclass of `ShuguError` in the process counts, including those domains define.
+    """
+    pending: list[type[ShuguError]] = [ShuguError]
+    while pending:
+        cls = pending.pop()
+        if cls.code == code:
+            return cls
+        pending.extend(cls.__subclasses__())
+    return ShuguError

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -29,7 +28,7 @@ async def test_a_signed_external_event_is_appended(space: Space) -> None:
     claim = sign_claim(
         holder.key,
         holder.participant_id,
-        int(time.time()),
+        int(space.clock.now().timestamp()),
         "external.audit.done",
         ["site-1"],
         {"report_sha256": "ab" * 32},
@@ -48,13 +47,15 @@ async def test_a_signed_external_event_is_appended(space: Space) -> None:
         pytest.param({"payload": {"forged": True}}, 401, "not the actor's", id="payload-changed"),
         pytest.param({"signature": "AAAA"}, 401, "not the actor's", id="bad-signature"),
         pytest.param({"created": "yesterday"}, 422, "created", id="created-not-int"),
+        pytest.param({"created": 1}, 400, "from the hub's time", id="backdated"),
     ],
 )
 async def test_bad_external_events_append_nothing(
     space: Space, change: dict[str, object], status: int, needle: str
 ) -> None:
     holder = space.members[Role.HOLDER]
-    good = sign_claim(holder.key, holder.participant_id, 1, "external.a.b", [], {"x": 1})
+    now = int(space.clock.now().timestamp())
+    good = sign_claim(holder.key, holder.participant_id, now, "external.a.b", [], {"x": 1})
     size = space.hub.ledger.size()
     async with space.raw(holder) as client:
         response = await client.post("/ledger/entries", json={"events": [good, good | change]})
@@ -65,7 +66,8 @@ async def test_bad_external_events_append_nothing(
 
 async def test_someone_elses_signed_event_is_refused(space: Space) -> None:
     holder, user = space.members[Role.HOLDER], space.members[Role.USER]
-    claim = sign_claim(holder.key, holder.participant_id, 1, "external.a.b", [], {})
+    now = int(space.clock.now().timestamp())
+    claim = sign_claim(holder.key, holder.participant_id, now, "external.a.b", [], {})
     async with space.raw(user) as client:
         response = await client.post("/ledger/entries", json={"events": [claim]})
     assert response.status_code == 401

@@ -194,10 +194,10 @@ def test_verify_note_accepts_the_hubs_checkpoint_and_refuses_others(
     assert good["verified"] == [key]
     other = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
     refused = shugu(home, "ledger", "verify-note", str(note), "--key", other)
-    assert refused.exit_code == 3 and "no signature by a given key" in refused.stderr
+    assert refused.exit_code == 8 and "no signature by a given key" in refused.stderr
     note.write_text(note.read_text().replace("\n6\n", "\n7\n"))
     forged = shugu(home, "ledger", "verify-note", str(note), "--key", key)
-    assert forged.exit_code == 3 and "does not verify" in forged.stderr
+    assert forged.exit_code == 8 and "does not verify" in forged.stderr
     malformed = shugu(home, "ledger", "verify-note", str(note), "--key", "not-a-key")
     assert malformed.exit_code == 3 and "malformed verifier key" in malformed.stderr
     missing = shugu(home, "ledger", "verify-note", str(tmp_path / "none.txt"), "--key", key)

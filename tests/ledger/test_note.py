@@ -11,6 +11,7 @@ from shugu.ledger.note import (
     COSIGNATURE_V1,
     Checkpoint,
     InvalidNoteError,
+    NoteNotVerifiedError,
     Signer,
     Verifier,
     parse_note,
@@ -79,18 +80,18 @@ def test_unknown_keys_are_listed_and_ignored() -> None:
 
 def test_a_failing_known_signature_rejects_the_note() -> None:
     forged = NOTE.replace("\n7\n", "\n8\n")
-    with pytest.raises(InvalidNoteError, match="does not verify"):
+    with pytest.raises(NoteNotVerifiedError, match="does not verify"):
         verify_note(forged, [LOG.verifier])
 
 
 def test_a_note_without_a_known_signature_is_rejected() -> None:
-    with pytest.raises(InvalidNoteError, match="no signature by a given key"):
+    with pytest.raises(NoteNotVerifiedError, match="no signature by a given key"):
         verify_note(NOTE, [WITNESS.verifier])
 
 
 def test_same_name_other_key_is_unknown_not_failing() -> None:
     impostor = Signer("example.org/log", Ed25519PrivateKey.generate())
-    with pytest.raises(InvalidNoteError, match="no signature by a given key"):
+    with pytest.raises(NoteNotVerifiedError, match="no signature by a given key"):
         verify_note(NOTE, [impostor.verifier])
 
 
@@ -124,7 +125,7 @@ def test_cosignatures_bind_the_timestamp() -> None:
         + base64.b64encode(bytes(blob)).decode()
         + "\n"
     )
-    with pytest.raises(InvalidNoteError, match="does not verify"):
+    with pytest.raises(NoteNotVerifiedError, match="does not verify"):
         verify_note(NOTE + tampered, [LOG.verifier, WITNESS.verifier])
 
 

@@ -1,9 +1,10 @@
-"""`shugu ledger append|entries|show|checkpoint|proof|consistency|verify|verify-note|witness`."""
+"""`shugu ledger append|entries|checkpoint|proof|consistency|verify|verify-note|witness`."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import hashlib
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -128,6 +129,9 @@ def append(
     if json_output:
         print_json({"indices": indices})
         return
+    if len(indices) == 1:
+        out.print(_("appended 1 entry at index {index}", cli.lang, index=indices[0]))
+        return
     out.print(
         _(
             "appended {count} entries at {first}..{last}",
@@ -207,7 +211,9 @@ def proof(
     ctx: typer.Context,
     index: Annotated[int, typer.Option(min=0, help="Entry index.")],
     size: Annotated[int | None, typer.Option(min=0, help="Tree size (default: current).")] = None,
-    json_output: JsonFlag = True,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Accepted; the output is JSON.")
+    ] = True,
 ) -> None:
     """Inclusion proof of an entry (JSON). / 条目包含性证明。"""
     cli = _cli(ctx)
@@ -224,7 +230,9 @@ def consistency(
     ctx: typer.Context,
     from_size: Annotated[int, typer.Option("--from", min=0, help="Older tree size.")],
     to_size: Annotated[int | None, typer.Option("--to", min=0, help="Newer tree size.")] = None,
-    json_output: JsonFlag = True,
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Accepted; the output is JSON.")
+    ] = True,
 ) -> None:
     """Consistency proof between two tree sizes (JSON). / 一致性证明。"""
     cli = _cli(ctx)
@@ -389,7 +397,7 @@ def witness(
         async with cli.client(identity) as client:
             origin = (await client.ledger_key())["origin"]
             signer = Signer(f"{origin}/witness/{identity.name}", identity.key, COSIGNATURE_V1)
-            state = cli.home.root / "witness" / (origin.replace("/", "_") + ".json")
+            state = cli.home.root / "witness" / _state_name(origin, client.base_url, identity.name)
             watcher = Witness(client, signer, state, Verifier.parse(log_key) if log_key else None)
             while True:
                 result = await watcher.run_once(SystemClock().now())
@@ -399,6 +407,12 @@ def witness(
                 await asyncio.sleep(interval)
 
     run(cli.lang, work)
+
+
+def _state_name(origin: str, hub_url: str, witness: str) -> str:
+    """One state file per (log origin, hub address, witnessing identity)."""
+    where = hashlib.sha256(hub_url.encode()).hexdigest()[:8]
+    return f"{origin.replace('/', '_')}-{where}-{witness}.json"
 
 
 def _report_round(cli: CliContext, result: Any, json_output: bool) -> None:

@@ -56,11 +56,16 @@ def sign_claim(
     }
 
 
-def check_claim(actor: str, public_key: bytes, claim: Mapping[str, Any]) -> Event:
+def check_claim(
+    actor: str, public_key: bytes, claim: Mapping[str, Any], *, now: int, window: int = 300
+) -> Event:
     """Check one submitted external event and turn it into a ledger event.
 
+    `created` must lie within `window` seconds of `now`: an actor cannot backdate a claim.
+
     Raises:
-        InvalidInputError: the type is not under ``external.`` or a field is malformed.
+        InvalidInputError: the type is not under ``external.``, a field is malformed, or
+            `created` is outside the window.
         AuthenticationError: the signature is not the actor's.
     """
     type_ = claim.get("type")
@@ -79,6 +84,12 @@ def check_claim(actor: str, public_key: bytes, claim: Mapping[str, Any]) -> Even
         or not isinstance(created, int)
     ):
         raise InvalidInputError(N_("an external event needs subjects, payload and created"))
+    if abs(created - now) > window:
+        raise InvalidInputError(
+            N_("the event was signed at {created}, more than {window} s from the hub's time"),
+            created=created,
+            window=window,
+        )
     try:
         signature = base64.b64decode(str(claim.get("signature", "")), validate=True)
         Ed25519PublicKey.from_public_bytes(public_key).verify(

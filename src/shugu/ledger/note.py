@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from shugu.errors import InvalidInputError
+from shugu.errors import InvalidInputError, VerificationError
 from shugu.i18n import N_
 
 ED25519 = 0x01
@@ -36,9 +36,15 @@ _DECIMAL = re.compile(r"^(0|[1-9][0-9]{0,19})$")
 
 
 class InvalidNoteError(InvalidInputError):
-    """A note, key or checkpoint is malformed or does not verify."""
+    """A note, key or checkpoint is malformed."""
 
     code = "invalid_note"
+
+
+class NoteNotVerifiedError(VerificationError):
+    """A well-formed note is not validly signed by the given keys."""
+
+    code = "note_not_verified"
 
 
 def _b64(text: str) -> bytes:
@@ -223,7 +229,8 @@ def verify_note(raw: str | bytes, verifiers: list[Verifier]) -> NoteCheck:
     """Verify a note: every signature by a known key must verify, and at least one must exist.
 
     Raises:
-        InvalidNoteError: malformed, a known key's signature fails, or none by a known key.
+        InvalidNoteError: the note is malformed.
+        NoteNotVerifiedError: a known key's signature fails, or there is none by a known key.
     """
     note = parse_note(raw)
     known = {(v.name, v.key_id): v for v in verifiers}
@@ -236,11 +243,11 @@ def verify_note(raw: str | bytes, verifiers: list[Verifier]) -> NoteCheck:
         elif verifier.verify(note.text, signature.blob):
             verified.append(verifier.encode())
         else:
-            raise InvalidNoteError(
+            raise NoteNotVerifiedError(
                 N_("the signature by {name} does not verify"), name=signature.name
             )
     if not verified:
-        raise InvalidNoteError(N_("no signature by a given key is on the note"))
+        raise NoteNotVerifiedError(N_("no signature by a given key is on the note"))
     return NoteCheck(note, tuple(verified), tuple(unknown))
 
 

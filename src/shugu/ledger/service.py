@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from shugu.clock import Clock
 from shugu.db import Database
-from shugu.errors import InvalidInputError, NotFoundError
+from shugu.errors import InvalidInputError, NotFoundError, ShuguError
 from shugu.hubkeys import HubKeyRow
 from shugu.i18n import N_
 from shugu.ledger import merkle, store
@@ -36,6 +37,8 @@ from shugu.ledger.note import (
 )
 from shugu.ledger.sequencer import Sequencer
 from shugu.sealing import KeyEncryptionKey
+
+log = logging.getLogger(__name__)
 
 LOG_KEY = "log"
 MAX_INDEX = 2**62
@@ -202,7 +205,10 @@ class LedgerService:
     def _write(self, items: list[Prepared]) -> list[int]:
         with self._db.session() as session:
             indices = self._sequence(session, items)
-        self._maybe_checkpoint()
+        try:  # the entries are committed: a checkpoint problem must not fail their callers
+            self._maybe_checkpoint()
+        except ShuguError as exc:
+            log.warning("ledger.checkpoint_failed", extra={"fields": {"code": exc.code}})
         return indices
 
     def _sequence(self, session: Session, items: Sequence[Prepared]) -> list[int]:
@@ -288,9 +294,7 @@ class LedgerService:
             tree = self._tree_size(session, new)
             if not 0 <= old <= tree:
                 raise InvalidInputError(
-                    N_("tree size {size} is beyond the ledger (size {current})"),
-                    size=old,
-                    current=tree,
+                    N_("no consistency proof from size {old} to size {new}"), old=old, new=tree
                 )
             ranges = merkle.consistency_ranges(old, tree)
             hashes = merkle.build_proof(
@@ -328,13 +332,10 @@ class LedgerService:
                 return latest
             root = merkle.CompactRange.restore(state.size, _split(state.frontier)).root()
             text = Checkpoint(state.origin, state.size, root).text()
-            row = CheckpointRow(
-                size=state.size,
-                root=root,
-                note=text + "\n" + self.signer.signature_line(text),
-                created_at=self._clock.now(),
-            )
-            session.add(row)
+            note = text + "\n" + self.signer.signature_line(text)
+            store.insert_checkpoint(session, state.size, root, note, self._clock.now())
+            row = store.get_checkpoint(session, state.size)
+            assert row is not None
         return row
 
     def checkpoint(self, *, cosigned: bool = False) -> str:

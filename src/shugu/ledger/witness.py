@@ -72,7 +72,14 @@ class Witness:
 
     async def _key(self, state: WitnessState | None) -> Verifier:
         if state is not None:
-            return Verifier.parse(state.log_key)
+            saved = Verifier.parse(state.log_key)
+            if self._log_key is not None and self._log_key != saved:
+                raise VerificationError(
+                    N_("the log key given ({given}) is not the one this witness trusts ({saved})"),
+                    given=self._log_key.encode(),
+                    saved=saved.encode(),
+                )
+            return saved
         if self._log_key is not None:
             return self._log_key
         return Verifier.parse((await self._client.ledger_key())["verifier_key"])

@@ -218,7 +218,12 @@ async def append(request: Request, actor: Anyone, body: AppendIn) -> AppendOut:
     """Record external events (a paper contract, an inspection), each signed by the caller."""
     hub = hub_state(request).hub
     me = await run_in_threadpool(hub.identity.get, actor, actor.participant_id)
-    events = [check_claim(actor.participant_id, me.public_key, e.model_dump()) for e in body.events]
+    now = int(hub.clock.now().timestamp())
+    window = hub.settings.signature_max_age_seconds
+    events = [
+        check_claim(actor.participant_id, me.public_key, e.model_dump(), now=now, window=window)
+        for e in body.events
+    ]
     indices = await run_in_threadpool(hub.ledger.append, events)
     return AppendOut(indices=indices)
 
