@@ -51,7 +51,7 @@ class Settings(BaseSettings):
     hub_url: str | None = None
     """URL of a remote hub for the CLI; default: the embedded hub of the home, in-process."""
     space_name: str = "shugu"
-    """Name of the data space; used in certificates and (later) the ledger origin."""
+    """Name of the data space: the CA's organisation and the ledger origin `<name>/ledger`."""
     lang: str | None = None
     """Language of user-facing text ("en" or "zh_CN"); default: from the locale."""
     host: str = "127.0.0.1"
