@@ -214,20 +214,12 @@ class LedgerService:
     def _sequence(self, session: Session, items: Sequence[Prepared]) -> list[int]:
         state = store.lock_state(session, self._clock.now())
         compact = merkle.CompactRange.restore(state.size, _split(state.frontier))
-        entries, nodes = [], []
+        entries: list[store.EntryTuple] = []
+        nodes: list[tuple[int, int, bytes]] = []
         for item in items:
             index = compact.size
-            for level, idx, digest in compact.append(merkle.leaf_hash(item.body)):
-                nodes.append({"level": level, "idx": idx, "hash": digest})
-            entries.append(
-                {
-                    "idx": index,
-                    "type": item.type,
-                    "actor": item.actor,
-                    "time": item.time,
-                    "body": item.body.decode("utf-8"),
-                }
-            )
+            nodes += compact.append(merkle.leaf_hash(item.body))
+            entries.append((index, item.type, item.actor, item.time, item.body.decode("utf-8")))
         store.insert_rows(session, entries, nodes)
         first = state.size
         state.size = compact.size
