@@ -15,7 +15,7 @@ from shugu.backup import create_backup, restore_backup
 from shugu.bootstrap import initialise
 from shugu.cli import demo, ledger, participant
 from shugu.cli.context import CliContext
-from shugu.cli.output import err, file_progress, guard, out, print_json
+from shugu.cli.output import JsonFlag, err, file_progress, guard, out, print_json
 from shugu.clock import SystemClock
 from shugu.db import head_revision
 from shugu.i18n import _, lang_from_environment, normalize_lang
@@ -63,9 +63,6 @@ def root(
         normalize_lang(lang) if lang else lang_from_environment(),
         lambda: CliContext.build(home=home, as_name=as_name, lang=lang, hub=hub),
     )
-
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout. / 输出 JSON。")]
 
 
 @app.command()

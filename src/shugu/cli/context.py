@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import typer
 from pydantic import ValidationError
 
 from shugu.client import HubClient, SigningAuth
@@ -99,3 +100,9 @@ class CliContext:
                 yield client
         finally:
             app.state.hub.hub.close()
+
+
+def context_of(ctx: typer.Context) -> CliContext:
+    """The resolved global options of a command (set by the root callback)."""
+    cli: CliContext = ctx.obj
+    return cli

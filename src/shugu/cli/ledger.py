@@ -12,8 +12,8 @@ from typing import Annotated, Any
 import typer
 
 from shugu.api.pagination import encode_index_cursor
-from shugu.cli.context import CliContext
-from shugu.cli.output import err, guard, out, print_json, run, table
+from shugu.cli.context import CliContext, context_of
+from shugu.cli.output import JsonFlag, err, guard, out, print_json, run, table
 from shugu.client import HubClient
 from shugu.clock import SystemClock
 from shugu.errors import InvalidInputError, NotFoundError, VerificationError
@@ -28,13 +28,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout. / 输出 JSON。")]
 EXPORT_PAGE = 20_000
-
-
-def _cli(ctx: typer.Context) -> CliContext:
-    cli: CliContext = ctx.obj
-    return cli
 
 
 def _read_events(
@@ -105,7 +99,7 @@ def append(
     json_output: JsonFlag = False,
 ) -> None:
     """Record external events, signed by you. / 记录外部事件（由你签名）。"""
-    cli = _cli(ctx)
+    cli = context_of(ctx)
 
     async def work() -> list[int]:
         events = _read_events(type_, payload, subject or [], from_file)
@@ -151,7 +145,7 @@ def entries(
     json_output: JsonFlag = False,
 ) -> None:
     """List entries from an index. / 列出账本条目。"""
-    cli = _cli(ctx)
+    cli = context_of(ctx)
 
     async def work() -> list[dict[str, Any]]:
         async with cli.client(cli.identity()) as client:
@@ -192,7 +186,7 @@ def checkpoint(
     json_output: JsonFlag = False,
 ) -> None:
     """Print the latest signed checkpoint. / 打印最新签名检查点。"""
-    cli = _cli(ctx)
+    cli = context_of(ctx)
 
     async def work() -> str:
         async with cli.client() as client:
@@ -216,7 +210,7 @@ def proof(
     ] = True,
 ) -> None:
     """Inclusion proof of an entry (JSON). / 条目包含性证明。"""
-    cli = _cli(ctx)
+    cli = context_of(ctx)
 
     async def work() -> dict[str, Any]:
         async with cli.client() as client:
@@ -235,7 +229,7 @@ def consistency(
     ] = True,
 ) -> None:
     """Consistency proof between two tree sizes (JSON). / 一致性证明。"""
-    cli = _cli(ctx)
+    cli = context_of(ctx)
 
     async def work() -> dict[str, Any]:
         async with cli.client() as client:
@@ -256,7 +250,7 @@ def verify(
     json_output: JsonFlag = False,
 ) -> None:
     """Recompute the tree from all entries; check every checkpoint. / 全量校验账本。"""
-    cli = _cli(ctx)
+    cli = context_of(ctx)
 
     async def work() -> dict[str, Any]:
         async with cli.client(cli.identity()) as client:
@@ -345,7 +339,7 @@ def verify_note_command(
     json_output: JsonFlag = False,
 ) -> None:
     """Verify a signed note against verifier keys. / 用验证密钥校验签名便笺。"""
-    cli = _cli(ctx)
+    cli = context_of(ctx)
 
     def work() -> dict[str, Any]:
         verifiers = [Verifier.parse(k) for k in key]
@@ -388,7 +382,7 @@ def witness(
     json_output: JsonFlag = False,
 ) -> None:
     """Witness a hub's ledger: check consistency, cosign, detect forks. / 见证账本。"""
-    cli = _cli(ctx)
+    cli = context_of(ctx)
     if hub is not None:
         cli = CliContext(cli.settings.model_copy(update={"hub_url": hub}), cli.lang, cli.as_name)
 

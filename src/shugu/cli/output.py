@@ -25,7 +25,7 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -68,6 +68,9 @@ EXIT_CODES: dict[type[ShuguError], int] = {
     ShuguError: EXIT_INTERNAL,
 }
 """Error kind → exit code, looked up along the class's MRO."""
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout. / 输出 JSON。")]
+"""The `--json` flag every listing and reporting command takes."""
 
 ERROR_LABEL = N_("error")
 

@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from shugu.cli.context import CliContext
-from shugu.cli.output import fields, out, print_json, run, table
+from shugu.cli.context import CliContext, context_of
+from shugu.cli.output import JsonFlag, fields, out, print_json, run, table
 from shugu.client import HubClient
 from shugu.errors import NotFoundError, ShuguError
 from shugu.i18n import N_, _
@@ -22,13 +22,6 @@ app = typer.Typer(
 COLUMNS = (N_("id"), N_("name"), N_("display name"), N_("roles"), N_("status"))
 STATUS_WORDS = (N_("applied"), N_("approved"), N_("rejected"), N_("revoked"))
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON on stdout. / 输出 JSON。")]
-
-
-def _cli(ctx: typer.Context) -> CliContext:
-    cli: CliContext = ctx.obj
-    return cli
-
 
 @app.command()
 def apply(
@@ -42,7 +35,7 @@ def apply(
     json_output: JsonFlag = False,
 ) -> None:
     """Generate a key pair here and apply to join the space. / 生成密钥并申请加入。"""
-    cli = _cli(ctx)
+    cli = context_of(ctx)
 
     async def work() -> dict[str, Any]:
         keyring = cli.keyring()
@@ -70,7 +63,7 @@ def approve(
     json_output: JsonFlag = False,
 ) -> None:
     """Approve an application; the hub CA issues a certificate. / 审批通过并签发证书。"""
-    cli = _cli(ctx)
+    cli = context_of(ctx)
 
     async def work() -> dict[str, Any]:
         async with cli.client(cli.identity()) as client:
@@ -110,7 +103,7 @@ def reject(
     json_output: JsonFlag = False,
 ) -> None:
     """Reject an application. / 驳回申请。"""
-    cli = _cli(ctx)
+    cli = context_of(ctx)
 
     async def work() -> dict[str, Any]:
         async with cli.client(cli.identity()) as client:
@@ -132,7 +125,7 @@ def revoke(
     json_output: JsonFlag = False,
 ) -> None:
     """Revoke a participant; its certificate stops working at once. / 吊销参与方。"""
-    cli = _cli(ctx)
+    cli = context_of(ctx)
 
     async def work() -> dict[str, Any]:
         async with cli.client(cli.identity()) as client:
@@ -155,7 +148,7 @@ def status(
     json_output: JsonFlag = False,
 ) -> None:
     """Your own application's status and reason, even before approval. / 查看本方申请状态。"""
-    cli = _cli(ctx)
+    cli = context_of(ctx)
 
     async def work() -> dict[str, Any]:
         keyring = cli.keyring()
@@ -196,7 +189,7 @@ def list_(
     json_output: JsonFlag = False,
 ) -> None:
     """List participants (all pages). / 列出参与方。"""
-    cli = _cli(ctx)
+    cli = context_of(ctx)
 
     async def work() -> list[dict[str, Any]]:
         async with cli.client(cli.identity()) as client:
@@ -223,7 +216,7 @@ def show(
     json_output: JsonFlag = False,
 ) -> None:
     """Show a participant and its certificate. / 查看参与方及其证书。"""
-    cli = _cli(ctx)
+    cli = context_of(ctx)
 
     async def work() -> dict[str, Any]:
         async with cli.client(cli.identity()) as client:
