@@ -142,6 +142,9 @@ class LedgerService:
         self._config = config
         self._signer: Signer | None = None
         self._sequencer: Sequencer[Prepared] = Sequencer(self._write, max_batch=config.max_batch)
+        self._committed_floor = 0
+        """A tree size known to be committed. Sizes only grow and the nodes of a committed tree
+        never change, so a proof for a size at or below it needs no read of the ledger state."""
 
     # -- set-up -------------------------------------------------------------------------------
 
@@ -258,8 +261,11 @@ class LedgerService:
     # -- proofs -------------------------------------------------------------------------------
 
     def _tree_size(self, session: Session, size: int | None) -> int:
+        if size is not None and 0 <= size <= self._committed_floor:
+            return size
         state = store.read_state(session)
         current = state.size if state is not None else 0
+        self._committed_floor = max(self._committed_floor, current)
         if size is None:
             return current
         if not 0 <= size <= current:
