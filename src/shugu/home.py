@@ -50,6 +50,16 @@ class Home:
         return self.root / "files"
 
     @property
+    def pseudonym_keys(self) -> Path:
+        """The folder of the holders' sealed pseudonymisation keys."""
+        return self.root / "keys"
+
+    @property
+    def hierarchies(self) -> Path:
+        """The folder of the space's shared generalisation hierarchies (ARX CSV tables)."""
+        return self.root / "hierarchies"
+
+    @property
     def cli_file(self) -> Path:
         """The CLI preferences file."""
         return self.root / CLI_FILE
