@@ -13,7 +13,7 @@ import typer
 from shugu import __version__
 from shugu.backup import create_backup, restore_backup
 from shugu.bootstrap import initialise
-from shugu.cli import demo, ledger, participant
+from shugu.cli import demo, ledger, participant, privacy
 from shugu.cli.context import CliContext
 from shugu.cli.output import JsonFlag, err, file_progress, guard, out, print_json
 from shugu.clock import SystemClock
@@ -29,6 +29,7 @@ app = typer.Typer(
 )
 app.add_typer(participant.app, name="participant")
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(privacy.app, name="privacy")
 app.command(name="demo")(demo.demo)
 
 

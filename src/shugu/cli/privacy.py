@@ -1,0 +1,375 @@
+"""`shugu privacy scan|protect|keygen|hierarchies`: find personal data and protect it at the input."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+
+from shugu.cli.context import CliContext, context_of
+from shugu.cli.output import JsonFlag, err, fields, guard, out, print_json, table
+from shugu.errors import NotFoundError
+from shugu.home import load_kek
+from shugu.i18n import N_, _
+from shugu.privacy.grading import describe_grade, load_catalogue
+from shugu.privacy.hierarchy import HierarchyRegistry
+from shugu.privacy.ingest import OnBadRow, Source, SourceFormat, open_source
+from shugu.privacy.keys import KeyStore, PseudonymKey
+from shugu.privacy.labels import Label, describe
+from shugu.privacy.profile import load_profile
+from shugu.privacy.protect import protect_source, report_text
+from shugu.privacy.scan import DEFAULT_SAMPLE_ROWS, scan_source
+
+app = typer.Typer(
+    help="Find personal data and protect it. / 发现个人信息并加以保护。",
+    no_args_is_help=True,
+)
+
+FormatOption = Annotated[
+    SourceFormat | None,
+    typer.Option("--format", help="Input format (default: from the file name). / 输入格式。"),
+]
+EncodingOption = Annotated[
+    str | None,
+    typer.Option("--encoding", help="utf-8, utf-8-sig, gbk or gb18030 (default: detected)."),
+]
+SepOption = Annotated[
+    str | None, typer.Option("--sep", help="Field separator (default: sniffed). / 分隔符。")
+]
+TableOption = Annotated[
+    str | None, typer.Option("--table", help="Table to read when FILE is a database URL.")
+]
+SheetOption = Annotated[
+    str | None, typer.Option("--sheet", help="Excel sheet name or number (default: the first).")
+]
+OnBadRowOption = Annotated[
+    OnBadRow,
+    typer.Option(
+        "--on-bad-row",
+        help="reject: stop at the first bad row; quarantine: set it aside and go on.",
+    ),
+]
+QuarantineOption = Annotated[
+    Path | None,
+    typer.Option("--quarantine", help="Side file for bad rows (default: FILE.quarantine.jsonl)."),
+]
+
+
+def _sheet(value: str | None) -> str | int | None:
+    if value is not None and value.isdigit():
+        return int(value)
+    return value
+
+
+@contextmanager
+def _progress(label: str, *, enabled: bool) -> Iterator[Callable[[int, int | None], None]]:
+    """A byte-progress bar on stderr (only on a terminal)."""
+    if not enabled or not err.is_terminal:
+        yield lambda _done, _total: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+def _open(
+    file: str,
+    *,
+    format_: SourceFormat | None,
+    encoding: str | None,
+    sep: str | None,
+    table_name: str | None,
+    sheet: str | None,
+    on_bad_row: OnBadRow,
+    quarantine: Path | None,
+) -> Source:
+    return open_source(
+        file,
+        format=format_,
+        encoding=encoding,
+        delimiter=sep,
+        on_bad_row=on_bad_row,
+        quarantine=quarantine,
+        table=table_name,
+        sheet=_sheet(sheet),
+    )
+
+
+@app.command()
+def scan(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="File or database URL to scan. / 待扫描的文件。")],
+    full: Annotated[
+        bool, typer.Option("--full", help="Check every value, not a sample. / 检查全部值。")
+    ] = False,
+    sample: Annotated[
+        int, typer.Option("--sample", min=100, help="Values per column to check.")
+    ] = DEFAULT_SAMPLE_ROWS,
+    catalogue: Annotated[
+        str, typer.Option("--catalogue", help="Grading catalogue id or TOML file. / 分级目录。")
+    ] = "default",
+    format_: FormatOption = None,
+    encoding: EncodingOption = None,
+    sep: SepOption = None,
+    table_name: TableOption = None,
+    sheet: SheetOption = None,
+    on_bad_row: OnBadRowOption = OnBadRow.REJECT,
+    quarantine: QuarantineOption = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Detect personal data per column and grade the dataset. / 逐列识别个人信息并定级。"""
+    cli = context_of(ctx)
+
+    def work() -> None:
+        grading = load_catalogue(catalogue)
+        with (
+            _open(
+                file,
+                format_=format_,
+                encoding=encoding,
+                sep=sep,
+                table_name=table_name,
+                sheet=sheet,
+                on_bad_row=on_bad_row,
+                quarantine=quarantine,
+            ) as source,
+            _progress(_(N_("scanning"), cli.lang), enabled=True) as advance,
+        ):
+            report = scan_source(
+                source, full=full, sample_rows=sample, catalogue=grading, progress=advance
+            )
+        if json_output:
+            print_json(report.to_json())
+            return
+        lang = cli.lang
+        yes, no = _(N_("yes"), lang), _(N_("no"), lang)
+        table(
+            _(N_("Columns of {source}"), lang).format(source=report.source),
+            [
+                _(N_("column"), lang),
+                _(N_("label"), lang),
+                _(N_("confidence"), lang),
+                _(N_("checked"), lang),
+                _(N_("valid"), lang),
+                _(N_("personal"), lang),
+                _(N_("sensitive"), lang),
+                _(N_("level"), lang),
+                _(N_("found in text"), lang),
+            ],
+            (
+                [
+                    c.verdict.name,
+                    "-" if c.verdict.label is None else _(describe(c.verdict.label), lang),
+                    f"{c.verdict.confidence:.2f}",
+                    c.verdict.rows_checked,
+                    c.verdict.rows_valid,
+                    yes if c.grade.personal else no,
+                    yes if c.grade.sensitive else no,
+                    c.grade.level,
+                    _in_text(c.verdict.labels_in_text, lang),
+                ]
+                for c in report.columns
+            ),
+        )
+        grade = _(describe_grade(report.dataset.grade), lang)
+        fields(
+            _(N_("Dataset"), lang),
+            [
+                (_(N_("grade"), lang), f"{grade} ({report.dataset.level})"),
+                (_(N_("catalogue"), lang), report.dataset.catalogue),
+                (_(N_("rows"), lang), report.rows),
+                (_(N_("encoding"), lang), report.encoding or "-"),
+                (_(N_("rows quarantined"), lang), report.quarantined),
+            ],
+        )
+
+    guard(cli.lang, work)
+
+
+def _in_text(counts: dict[Label, int], lang: str) -> str:
+    return ", ".join(f"{_(describe(label), lang)} {n}" for label, n in sorted(counts.items()))
+
+
+def _registry(cli: CliContext, folder: Path | None) -> HierarchyRegistry:
+    chosen = folder or cli.home.hierarchies
+    if chosen.is_dir():
+        return HierarchyRegistry.from_folder(chosen)
+    if folder is not None:
+        raise NotFoundError(N_("no hierarchy folder {path}"), path=str(folder))
+    return HierarchyRegistry.builtin()
+
+
+def _key_store(cli: CliContext) -> KeyStore:
+    return KeyStore(cli.home.pseudonym_keys, load_kek(cli.settings))
+
+
+@app.command()
+def protect(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="File or database URL to protect. / 待保护的文件。")],
+    profile: Annotated[
+        Path, typer.Option("--profile", help="Protection profile (TOML or JSON). / 保护配置。")
+    ],
+    out_path: Annotated[
+        Path, typer.Option("--out", help="Protected file (.parquet, .csv, .tsv, .jsonl).")
+    ],
+    key_from: Annotated[
+        str | None,
+        typer.Option("--key-from", help="Holder whose pseudonymisation key to use. / 密钥持有方。"),
+    ] = None,
+    hierarchies: Annotated[
+        Path | None,
+        typer.Option("--hierarchies", help="Hierarchy folder (default: the home's hierarchies/)."),
+    ] = None,
+    report_path: Annotated[
+        Path | None, typer.Option("--report", help="Also write the report to this JSON file.")
+    ] = None,
+    format_: FormatOption = None,
+    encoding: EncodingOption = None,
+    sep: SepOption = None,
+    table_name: TableOption = None,
+    sheet: SheetOption = None,
+    on_bad_row: OnBadRowOption = OnBadRow.REJECT,
+    quarantine: QuarantineOption = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Apply a protection profile and write the protected file. / 按保护配置处理并输出。"""
+    cli = context_of(ctx)
+
+    def work() -> None:
+        plan = load_profile(profile)
+        registry = _registry(cli, hierarchies)
+        key: PseudonymKey | None = None
+        if key_from is not None:
+            key = _key_store(cli).get(key_from)
+        with (
+            _open(
+                file,
+                format_=format_,
+                encoding=encoding,
+                sep=sep,
+                table_name=table_name,
+                sheet=sheet,
+                on_bad_row=on_bad_row,
+                quarantine=quarantine,
+            ) as source,
+            _progress(_(N_("protecting"), cli.lang), enabled=True) as advance,
+        ):
+            report = protect_source(
+                source,
+                plan,
+                out_path,
+                registry=registry,
+                key=key,
+                key_holder=key_from,
+                progress=advance,
+            )
+        if report_path is not None:
+            report_path.write_text(report_text(report), encoding="utf-8")
+        if json_output:
+            print_json(report.to_json())
+            return
+        lang = cli.lang
+        table(
+            _(N_("What was done"), lang),
+            [_(N_("column"), lang), _(N_("transform"), lang), _(N_("parameters"), lang)],
+            (
+                [
+                    step.get("column") or ", ".join(step.get("columns", [])),
+                    step.get("transform", ""),
+                    ", ".join(
+                        f"{k}={v}"
+                        for k, v in step.get("parameters", {}).items()
+                        if not k.endswith("fingerprint")
+                    ),
+                ]
+                for step in report.steps
+            ),
+        )
+        fields(
+            _(N_("Protected file"), lang),
+            [
+                (_(N_("output"), lang), report.output),
+                (_(N_("rows in"), lang), report.rows_in),
+                (_(N_("rows out"), lang), report.rows_out),
+                (_(N_("rows quarantined"), lang), report.quarantined),
+                ("SHA-256", report.output_sha256),
+                (_(N_("hierarchy registry"), lang), report.registry_fingerprint),
+            ],
+        )
+
+    guard(cli.lang, work)
+
+
+@app.command()
+def keygen(
+    ctx: typer.Context,
+    holder: Annotated[str, typer.Argument(help="Holder name (e.g. the identity name).")],
+    json_output: JsonFlag = False,
+) -> None:
+    """Create a holder's pseudonymisation key, sealed in the home. / 生成持有方的假名化密钥。"""
+    cli = context_of(ctx)
+
+    def work() -> None:
+        store = _key_store(cli)
+        store.create(holder)
+        if json_output:
+            print_json({"holder": holder, "created": True})
+            return
+        out.print(_(N_("pseudonymisation key for {holder} created"), cli.lang).format(holder=holder))
+
+    guard(cli.lang, work)
+
+
+@app.command()
+def hierarchies(
+    ctx: typer.Context,
+    folder: Annotated[
+        Path | None,
+        typer.Option("--hierarchies", help="Hierarchy folder (default: the home's hierarchies/)."),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """List the shared generalisation hierarchies and their fingerprint. / 列出共享泛化层级。"""
+    cli = context_of(ctx)
+
+    def work() -> None:
+        registry = _registry(cli, folder)
+        if json_output:
+            print_json(
+                {
+                    "fingerprint": registry.fingerprint(),
+                    "hierarchies": [
+                        {"name": n, "levels": registry.get(n).levels} for n in registry.names()
+                    ],
+                }
+            )
+            return
+        table(
+            _(N_("Hierarchies ({fingerprint})"), cli.lang).format(
+                fingerprint=registry.fingerprint()[:16]
+            ),
+            [_(N_("name"), cli.lang), _(N_("levels"), cli.lang)],
+            ([n, registry.get(n).levels] for n in registry.names()),
+        )
+
+    guard(cli.lang, work)
