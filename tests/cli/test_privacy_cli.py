@@ -42,7 +42,7 @@ ROWS = [
 
 def _valid_id(body: str) -> str:
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, weights)) % 11]
+    return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11]
 
 
 def _rows(count: int) -> list[tuple[str, ...]]:
@@ -120,7 +120,7 @@ def test_scan_reads_gbk_and_bom_files(tmp_path: Path) -> None:
 
 
 def test_free_text_identifiers_are_counted_not_labelled(tmp_path: Path) -> None:
-    rows = [r[:5] + (f"请联系，电话1380013{i:04d}，谢谢",) + r[6:] for i, r in enumerate(_rows(40))]
+    rows = [(*r[:5], f"请联系，电话1380013{i:04d}，谢谢", *r[6:]) for i, r in enumerate(_rows(40))]
     path = _write(tmp_path / "notes.csv", rows)
     report = ok_json(shugu(tmp_path / "none", "privacy", "scan", str(path), "--json"))
     notes = report["columns"][5]
@@ -245,7 +245,7 @@ def test_protect_writes_the_protected_file_and_a_report(home: Path, tmp_path: Pa
     kek = KeyEncryptionKey.from_text((home / "secret.key").read_text(encoding="ascii"))
     key = KeyStore(home / "keys", kek).get("clinic-a")
     assert table["证件号"].to_list()[0] == pseudonym("11010519491231002X", key)
-    assert "clinic-a" == report["key_holder"]
+    assert report["key_holder"] == "clinic-a"
     assert key.hmac_key() not in json.dumps(report)
 
 

@@ -1,4 +1,4 @@
-"""`shugu privacy scan|protect|keygen|hierarchies`: find personal data and protect it at the input."""
+"""`shugu privacy scan|protect|keygen|hierarchies`: find personal data, protect it at the input."""
 
 from __future__ import annotations
 
@@ -335,7 +335,8 @@ def keygen(
         if json_output:
             print_json({"holder": holder, "created": True})
             return
-        out.print(_(N_("pseudonymisation key for {holder} created"), cli.lang).format(holder=holder))
+        done = _(N_("pseudonymisation key for {holder} created"), cli.lang)
+        out.print(done.format(holder=holder))
 
     guard(cli.lang, work)
 
