@@ -19,7 +19,7 @@ from shugu.clock import Clock, SystemClock
 from shugu.errors import ShuguError, UnavailableError, error_class_for_code
 from shugu.i18n import N_
 from shugu.identity import httpsig
-from shugu.identity.service import self_key_id
+from shugu.identity.httpsig import self_key_id
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 

@@ -6,18 +6,15 @@ import platform
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from shugu import __version__
-from shugu.backup import create_backup, restore_backup
-from shugu.bootstrap import initialise
 from shugu.cli import demo, ledger, participant, privacy
 from shugu.cli.context import CliContext
 from shugu.cli.output import JsonFlag, err, file_progress, guard, out, print_json
 from shugu.clock import SystemClock
-from shugu.db import head_revision
 from shugu.i18n import _, lang_from_environment, normalize_lang
 
 app = typer.Typer(
@@ -69,6 +66,8 @@ def root(
 @app.command()
 def version(json_output: JsonFlag = False) -> None:
     """Show the version. / 显示版本。"""
+    from shugu.db import head_revision  # the database layer loads only for commands that use it
+
     info = {
         "shugu": __version__,
         "schema": head_revision(),
@@ -95,7 +94,7 @@ def init(
     cli: CliContext = ctx.obj
     made = guard(
         cli.lang,
-        lambda: initialise(cli.settings, operator_name=operator, display_name=display_name),
+        lambda: _initialise(cli, operator, display_name),
     )
     if json_output:
         print_json(
@@ -161,7 +160,7 @@ def backup(
     with _progress(cli.lang, json_output) as step:
         summary = guard(
             cli.lang,
-            lambda: create_backup(cli.settings, file, now=SystemClock().now(), progress=step),
+            lambda: _backup(cli, file, step),
         )
     if json_output:
         print_json(
@@ -198,7 +197,7 @@ def restore(
     with _progress(cli.lang, json_output) as step:
         manifest, kept = guard(
             cli.lang,
-            lambda: restore_backup(
+            lambda: _restore_backup()(
                 cli.settings, file, force=force, now=SystemClock().now(), progress=step
             ),
         )
@@ -226,3 +225,24 @@ def restore(
 
 def _progress(lang: str, quiet: bool) -> AbstractContextManager[Callable[[str], None]]:
     return file_progress(_("files", lang), quiet=quiet)
+
+
+# The database layer (SQLAlchemy, Alembic) loads only for the commands that use it.
+
+
+def _initialise(cli: CliContext, operator: str, display_name: str) -> Any:
+    from shugu.bootstrap import initialise
+
+    return initialise(cli.settings, operator_name=operator, display_name=display_name)
+
+
+def _backup(cli: CliContext, file: Path, step: Callable[[str], None]) -> Any:
+    from shugu.backup import create_backup
+
+    return create_backup(cli.settings, file, now=SystemClock().now(), progress=step)
+
+
+def _restore_backup() -> Callable[..., Any]:
+    from shugu.backup import restore_backup
+
+    return restore_backup

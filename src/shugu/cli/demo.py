@@ -14,7 +14,6 @@ import typer
 from cryptography import x509
 from rich.text import Text
 
-from shugu.bootstrap import initialise
 from shugu.cli.context import EMBEDDED_URL, CliContext
 from shugu.cli.output import fields, guard, out, run, table
 from shugu.cli.participant import COLUMNS
@@ -43,7 +42,7 @@ def demo(
     step(lang, 1, N_("create the home, the hub database and CA, and the operator"), quiet)
     made = guard(
         lang,
-        lambda: initialise(cli.settings, operator_name=OPERATOR[0], display_name=OPERATOR[1]),
+        lambda: _initialise(cli),
     )
     run(lang, lambda: _walk(cli, made.ca_certificate_pem, quiet))
     out.print(_("serve this home with: shugu --home {home} up", lang, home=cli.settings.home))
@@ -160,3 +159,9 @@ def _show_certificate(lang: str, pem: str, ca_pem: str, quiet: bool) -> None:
             (_("signed by the hub CA", lang), _("yes", lang) if trusted else _("NO", lang)),
         ],
     )
+
+
+def _initialise(cli: CliContext) -> Any:
+    from shugu.bootstrap import initialise  # loads the database layer only when needed
+
+    return initialise(cli.settings, operator_name=OPERATOR[0], display_name=OPERATOR[1])

@@ -18,10 +18,7 @@ from shugu.client import HubClient
 from shugu.clock import SystemClock
 from shugu.errors import InvalidInputError, NotFoundError, VerificationError
 from shugu.i18n import N_, _
-from shugu.ledger.audit import TreeAudit, check_signatures, checkpoint_roots
-from shugu.ledger.claim import sign_claim
 from shugu.ledger.note import COSIGNATURE_V1, Signer, Verifier, verify_note
-from shugu.ledger.witness import Witness
 
 app = typer.Typer(
     help="The audit ledger: append, prove, verify, witness. / 存证账本：记录、证明、验证、见证。",
@@ -100,6 +97,8 @@ def append(
 ) -> None:
     """Record external events, signed by you. / 记录外部事件（由你签名）。"""
     cli = context_of(ctx)
+
+    from shugu.ledger.claim import sign_claim  # loads the ledger's models only when needed
 
     async def work() -> list[int]:
         events = _read_events(type_, payload, subject or [], from_file)
@@ -279,6 +278,8 @@ def verify(
 
 
 async def _verify(client: HubClient, key_text: str | None, signatures: bool) -> dict[str, Any]:
+    from shugu.ledger.audit import TreeAudit, check_signatures, checkpoint_roots
+
     verifier = Verifier.parse(key_text or (await client.ledger_key())["verifier_key"])
     latest = await client.ledger_checkpoint()
     notes = [c["note"] async for c in client.ledger_checkpoints()]
@@ -387,6 +388,8 @@ def witness(
         cli = CliContext(cli.settings.model_copy(update={"hub_url": hub}), cli.lang, cli.as_name)
 
     async def work() -> None:
+        from shugu.ledger.witness import Witness
+
         identity = cli.identity()
         async with cli.client(identity) as client:
             origin = (await client.ledger_key())["origin"]

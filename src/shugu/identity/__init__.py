@@ -1,19 +1,38 @@
-"""Identity: participants, roles, keys, the hub CA and its certificates, request authentication."""
+"""Identity: participants, roles, keys, the hub CA and its certificates, request authentication.
 
-from shugu.identity.models import (
-    Certificate,
-    Participant,
-    ParticipantStatus,
-    Principal,
-    Role,
-)
-from shugu.identity.service import (
-    Application,
-    IdentityConfig,
-    IdentityService,
-    SignedRequest,
-    self_key_id,
-)
+The names below load on first use, so that light users of this package (the HTTP client needs
+only `httpsig`) do not load the database models.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shugu.identity.httpsig import self_key_id as self_key_id
+    from shugu.identity.models import Certificate as Certificate
+    from shugu.identity.models import Participant as Participant
+    from shugu.identity.models import ParticipantStatus as ParticipantStatus
+    from shugu.identity.models import Principal as Principal
+    from shugu.identity.models import Role as Role
+    from shugu.identity.service import Application as Application
+    from shugu.identity.service import IdentityConfig as IdentityConfig
+    from shugu.identity.service import IdentityService as IdentityService
+    from shugu.identity.service import SignedRequest as SignedRequest
+
+_WHERE = {
+    "Application": "service",
+    "Certificate": "models",
+    "IdentityConfig": "service",
+    "IdentityService": "service",
+    "Participant": "models",
+    "ParticipantStatus": "models",
+    "Principal": "models",
+    "Role": "models",
+    "SignedRequest": "service",
+    "self_key_id": "httpsig",
+}
 
 __all__ = [
     "Application",
@@ -27,3 +46,9 @@ __all__ = [
     "SignedRequest",
     "self_key_id",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(import_module(f"shugu.identity.{_WHERE[name]}"), name)
+    raise AttributeError(name)

@@ -192,3 +192,11 @@ def verify_signature(
         raise _refuse(
             N_("invalid request signature: it does not verify with the participant's key")
         ) from exc
+
+
+SELF_KEY_PREFIX = "key:"
+
+
+def self_key_id(public_key: bytes) -> str:
+    """The key id an applicant signs with before it has a participant id."""
+    return SELF_KEY_PREFIX + base64.urlsafe_b64encode(public_key).decode().rstrip("=")

@@ -3,7 +3,6 @@ authenticating signed requests."""
 
 from __future__ import annotations
 
-import base64
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from shugu.errors import (
 from shugu.hubkeys import HubKeyRow
 from shugu.i18n import N_
 from shugu.identity import ca, httpsig, store
+from shugu.identity.httpsig import self_key_id
 from shugu.identity.models import (
     Certificate,
     CertificateRow,
@@ -40,7 +40,6 @@ from shugu.ledger import Event, LedgerService, RequestEvidence, sha256_hex
 from shugu.sealing import KeyEncryptionKey
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
-SELF_KEY_PREFIX = "key:"
 CA_KEY = "ca"
 SEES_EVERYONE = frozenset({Role.OPERATOR, Role.AUDITOR})
 _PURGE_EVERY = 200
@@ -77,11 +76,6 @@ class IdentityConfig:
     certificate_days: int = 365
     signature_max_age_seconds: int = 300
     signature_max_skew_seconds: int = 30
-
-
-def self_key_id(public_key: bytes) -> str:
-    """The key id an applicant signs with before it has a participant id."""
-    return SELF_KEY_PREFIX + base64.urlsafe_b64encode(public_key).decode().rstrip("=")
 
 
 class IdentityService:
