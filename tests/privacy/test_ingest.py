@@ -349,7 +349,7 @@ def test_bad_rows_get_exact_physical_lines(
     path = tmp_path_factory.mktemp("lines") / "f.csv"
     path.write_bytes(data)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ingest, "_BLOCK_BYTES", 64)  # many blocks, each a batch of its own
+        patch.setattr(ingest._lines, "_BLOCK_BYTES", 64)  # many blocks, each a batch of its own
         source = open_source(path, encoding="utf-8", on_bad_row=Q, batch_rows=3)
         table = read_all(source)
     assert [list(row.values()) for row in table.to_pylist()] == rows
@@ -362,7 +362,7 @@ def test_a_quoted_crlf_across_a_block_boundary_survives(tmp_path: Path) -> None:
     data = b'a,b,c\n,y,z\n"x' + b"w" * 47 + b'","\r\n",\n'  # a read of 64 bytes ends in \r
     path.write_bytes(data)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ingest, "_BLOCK_BYTES", 64)
+        patch.setattr(ingest._lines, "_BLOCK_BYTES", 64)
         table = read_all(open_source(path))
     assert table.column("b").to_pylist() == ["y", "\r\n"]
 
