@@ -358,3 +358,33 @@ def test_hierarchies_lists_the_builtins_with_a_fingerprint(home: Path, tmp_path:
     assert len(listing["fingerprint"]) == 64
     again = ok_json(shugu(tmp_path / "other", "privacy", "hierarchies", "--json"))
     assert again["fingerprint"] == listing["fingerprint"]
+
+
+def test_the_cli_starts_without_loading_the_data_or_database_libraries() -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, shugu.cli.app; "
+        "print(sorted(m for m in ('polars', 'pyarrow', 'sqlalchemy', 'fastapi', 'alembic') "
+        "if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"
+
+
+def test_the_cli_default_sample_is_the_scan_default() -> None:
+    from shugu.cli import privacy as cli_privacy
+    from shugu.privacy import scan
+
+    assert cli_privacy.DEFAULT_SAMPLE_ROWS == scan.DEFAULT_SAMPLE_ROWS
+
+
+def test_the_cli_choices_are_the_ingest_enums() -> None:
+    from shugu.cli import privacy as cli_privacy
+    from shugu.privacy import ingest
+
+    assert [f.value for f in cli_privacy.InputFormat] == [f.value for f in ingest.SourceFormat]
+    assert [p.value for p in cli_privacy.BadRowPolicy] == [p.value for p in ingest.OnBadRow]

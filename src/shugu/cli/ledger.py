@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import typer
 
-from shugu.api.pagination import encode_index_cursor
 from shugu.cli.context import CliContext, context_of
 from shugu.cli.output import JsonFlag, err, guard, out, print_json, run, table
 from shugu.client import HubClient
@@ -147,6 +146,8 @@ def entries(
     cli = context_of(ctx)
 
     async def work() -> list[dict[str, Any]]:
+        from shugu.api.pagination import encode_index_cursor
+
         async with cli.client(cli.identity()) as client:
             params: dict[str, Any] = {"limit": limit}
             if start:

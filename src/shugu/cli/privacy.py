@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -23,13 +24,32 @@ from shugu.errors import NotFoundError
 from shugu.home import load_kek
 from shugu.i18n import N_, _
 from shugu.privacy.grading import describe_grade, load_catalogue
-from shugu.privacy.hierarchy import HierarchyRegistry
-from shugu.privacy.ingest import OnBadRow, Source, SourceFormat, open_source
-from shugu.privacy.keys import KeyStore, PseudonymKey
 from shugu.privacy.labels import Label, describe
-from shugu.privacy.profile import load_profile
-from shugu.privacy.protect import protect_source, report_text
-from shugu.privacy.scan import DEFAULT_SAMPLE_ROWS, scan_source
+
+if TYPE_CHECKING:  # the data libraries (polars, pyarrow) load when a command runs, not before
+    from shugu.privacy.hierarchy import HierarchyRegistry
+    from shugu.privacy.ingest import Source
+    from shugu.privacy.keys import KeyStore, PseudonymKey
+
+DEFAULT_SAMPLE_ROWS = 10_000
+
+
+class InputFormat(StrEnum):
+    """`--format` (the values of `shugu.privacy.ingest.SourceFormat`)."""
+
+    CSV = "csv"
+    PARQUET = "parquet"
+    XLSX = "xlsx"
+    JSONL = "jsonl"
+    SQL = "sql"
+
+
+class BadRowPolicy(StrEnum):
+    """`--on-bad-row` (the values of `shugu.privacy.ingest.OnBadRow`)."""
+
+    REJECT = "reject"
+    QUARANTINE = "quarantine"
+
 
 app = typer.Typer(
     help="Find personal data and protect it. / 发现个人信息并加以保护。",
@@ -37,7 +57,7 @@ app = typer.Typer(
 )
 
 FormatOption = Annotated[
-    SourceFormat | None,
+    InputFormat | None,
     typer.Option("--format", help="Input format (default: from the file name). / 输入格式。"),
 ]
 EncodingOption = Annotated[
@@ -54,7 +74,7 @@ SheetOption = Annotated[
     str | None, typer.Option("--sheet", help="Excel sheet name or number (default: the first).")
 ]
 OnBadRowOption = Annotated[
-    OnBadRow,
+    BadRowPolicy,
     typer.Option(
         "--on-bad-row",
         help="reject: stop at the first bad row; quarantine: set it aside and go on.",
@@ -94,20 +114,22 @@ def _progress(label: str, *, enabled: bool) -> Iterator[Callable[[int, int | Non
 def _open(
     file: str,
     *,
-    format_: SourceFormat | None,
+    format_: InputFormat | None,
     encoding: str | None,
     sep: str | None,
     table_name: str | None,
     sheet: str | None,
-    on_bad_row: OnBadRow,
+    on_bad_row: BadRowPolicy,
     quarantine: Path | None,
 ) -> Source:
+    from shugu.privacy.ingest import OnBadRow, SourceFormat, open_source
+
     return open_source(
         file,
-        format=format_,
+        format=None if format_ is None else SourceFormat(format_.value),
         encoding=encoding,
         delimiter=sep,
-        on_bad_row=on_bad_row,
+        on_bad_row=OnBadRow(on_bad_row.value),
         quarantine=quarantine,
         table=table_name,
         sheet=_sheet(sheet),
@@ -132,7 +154,7 @@ def scan(
     sep: SepOption = None,
     table_name: TableOption = None,
     sheet: SheetOption = None,
-    on_bad_row: OnBadRowOption = OnBadRow.REJECT,
+    on_bad_row: OnBadRowOption = BadRowPolicy.REJECT,
     quarantine: QuarantineOption = None,
     json_output: JsonFlag = False,
 ) -> None:
@@ -140,6 +162,8 @@ def scan(
     cli = context_of(ctx)
 
     def work() -> None:
+        from shugu.privacy.scan import scan_source
+
         grading = load_catalogue(catalogue)
         with (
             _open(
@@ -210,6 +234,8 @@ def _in_text(counts: dict[Label, int], lang: str) -> str:
 
 
 def _registry(cli: CliContext, folder: Path | None) -> HierarchyRegistry:
+    from shugu.privacy.hierarchy import HierarchyRegistry
+
     chosen = folder or cli.home.hierarchies
     if chosen.is_dir():
         return HierarchyRegistry.from_folder(chosen)
@@ -219,6 +245,8 @@ def _registry(cli: CliContext, folder: Path | None) -> HierarchyRegistry:
 
 
 def _key_store(cli: CliContext) -> KeyStore:
+    from shugu.privacy.keys import KeyStore
+
     return KeyStore(cli.home.pseudonym_keys, load_kek(cli.settings))
 
 
@@ -248,7 +276,7 @@ def protect(
     sep: SepOption = None,
     table_name: TableOption = None,
     sheet: SheetOption = None,
-    on_bad_row: OnBadRowOption = OnBadRow.REJECT,
+    on_bad_row: OnBadRowOption = BadRowPolicy.REJECT,
     quarantine: QuarantineOption = None,
     json_output: JsonFlag = False,
 ) -> None:
@@ -256,6 +284,9 @@ def protect(
     cli = context_of(ctx)
 
     def work() -> None:
+        from shugu.privacy.profile import load_profile
+        from shugu.privacy.protect import protect_source, report_text
+
         plan = load_profile(profile)
         registry = _registry(cli, hierarchies)
         key: PseudonymKey | None = None
