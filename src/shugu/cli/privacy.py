@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import (
@@ -402,6 +402,250 @@ def hierarchies(
             ),
             [_(N_("name"), cli.lang), _(N_("levels"), cli.lang)],
             ([n, registry.get(n).levels] for n in registry.names()),
+        )
+
+    guard(cli.lang, work)
+
+
+# -- anonymize and risk (issue 5) ----------------------------------------------------------------
+
+
+class MetricChoice(StrEnum):
+    """`--metric` (ARX's definitions; see docs/anonymity.md)."""
+
+    ENTROPY = "entropy"
+    LOSS = "loss"
+    DISCERNIBILITY = "discernibility"
+    PRECISION = "precision"
+
+
+def _read_table(file: str, sep: str | None, encoding: str | None) -> Any:
+    """The whole file as an Arrow table (anonymisation needs every record at once)."""
+    import pyarrow as pa
+
+    from shugu.privacy.ingest import open_source
+
+    with open_source(file, delimiter=sep, encoding=encoding) as source:
+        return pa.Table.from_batches(list(source.batches()), schema=source.schema)
+
+
+def _columns(text: str) -> list[str]:
+    return [c.strip() for c in text.split(",") if c.strip()]
+
+
+def _choose_qi(
+    qi: str, columns: list[str], hierarchies: dict[str, Any], sensitive: str | None
+) -> list[str]:
+    if qi.strip().lower() != "all":
+        return _columns(qi)
+    chosen = [c for c in columns if c in hierarchies and c != sensitive]
+    if not chosen:
+        raise NotFoundError(N_("no column of the file has a hierarchy file (--qi all)"))
+    return chosen
+
+
+def _risk_rows(lang: str, before: Any, after: Any | None) -> list[list[object]]:
+    """Rows of (measure, before, after) from two `RiskReport`s, as percentages."""
+    measures: list[tuple[str, Callable[[Any], float]]] = [
+        (N_("prosecutor risk, highest"), lambda r: float(r.prosecutor.highest)),
+        (N_("prosecutor risk, average"), lambda r: float(r.prosecutor.average)),
+        (N_("records at risk"), lambda r: float(r.prosecutor.records_at_risk)),
+        (N_("journalist risk, highest"), lambda r: float(r.journalist.highest)),
+        (N_("marketer risk"), lambda r: float(r.marketer)),
+        (N_("sample uniques"), lambda r: float(r.sample_uniqueness)),
+    ]
+    return [
+        [_(label, lang), f"{pick(before):.2%}", "" if after is None else f"{pick(after):.2%}"]
+        for label, pick in measures
+    ]
+
+
+@app.command()
+def anonymize(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="Table with a header row. / 带表头的数据表。")],
+    qi: Annotated[
+        str,
+        typer.Option("--qi", help="Quasi-identifiers: COL,COL,... or all. / 准标识符。"),
+    ],
+    hierarchies: Annotated[
+        Path,
+        typer.Option(
+            "--hierarchies", help="Folder of <anything>_hierarchy_<column>.csv (ARX format)."
+        ),
+    ],
+    metric: Annotated[
+        MetricChoice, typer.Option("--metric", help="Information-loss metric. / 信息损失度量。")
+    ],
+    k: Annotated[int | None, typer.Option("--k", min=1, help="k-anonymity.")] = None,
+    l_div: Annotated[
+        int | None, typer.Option("--l", min=1, help="Distinct l-diversity of --sensitive.")
+    ] = None,
+    t_close: Annotated[
+        float | None,
+        typer.Option("--t", min=0.0, max=1.0, help="t-closeness of --sensitive."),
+    ] = None,
+    sensitive: Annotated[
+        str | None, typer.Option("--sensitive", help="Sensitive column. / 敏感属性列。")
+    ] = None,
+    suppression: Annotated[
+        float,
+        typer.Option("--suppression", min=0.0, max=1.0, help="Share of records that may go."),
+    ] = 0.0,
+    sep: SepOption = None,
+    encoding: EncodingOption = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Write the anonymised table here.")
+    ] = None,
+    report_path: Annotated[
+        Path | None,
+        typer.Option("--report", help="Also write the full report (with risks) as JSON."),
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Find the optimal generalisation meeting the privacy models. / 求满足隐私模型的最优泛化。"""
+    cli = context_of(ctx)
+
+    def work() -> None:
+        import dataclasses
+        import json
+
+        from shugu.privacy import anonymity
+
+        table = _read_table(file, sep, encoding)
+        trees = anonymity.read_hierarchies(hierarchies)
+        columns = list(table.column_names)
+        chosen = _choose_qi(qi, columns, trees, sensitive)
+        models: list[anonymity.PrivacyModel] = []
+        if k is not None:
+            models.append(anonymity.KAnonymity(k))
+        if l_div is not None:
+            models.append(anonymity.DistinctLDiversity(l_div))
+        if t_close is not None:
+            if sensitive is not None and sensitive in trees:
+                models.append(anonymity.HierarchicalTCloseness(t_close))
+            else:
+                models.append(anonymity.EqualDistanceTCloseness(t_close))
+        result = anonymity.anonymize(
+            table,
+            chosen,
+            trees,
+            models=models,
+            sensitive=sensitive,
+            suppression=suppression,
+            metric=metric.value,
+        )
+        if out_path is not None:
+            from shugu.privacy.ingest import open_sink
+
+            release = result.table.to_arrow()
+            with open_sink(out_path, release.schema) as sink:
+                sink.write(release)
+        summary = result.summary()
+        if report_path is not None:
+            full = summary | {
+                "quasi_identifiers": chosen,
+                "sensitive": sensitive,
+                "models": [type(m).__name__ for m in models],
+                "suppression_limit": suppression,
+                "metric": metric.value,
+                "exact": result.exact,
+                "lattice_size": result.lattice_size,
+                "risk_before": dataclasses.asdict(result.risk_before),
+                "risk_after": dataclasses.asdict(result.risk_after),
+            }
+            report_path.write_text(json.dumps(full, indent=2) + "\n", encoding="utf-8")
+        if json_output:
+            print_json(summary)
+            return
+        lang = cli.lang
+        fields(
+            _(N_("Optimal transformation"), lang),
+            [
+                *((column, level) for column, level in result.transformation.items()),
+                (_(N_("information loss"), lang), f"{result.information_loss:.10g}"),
+                (
+                    _(N_("relative to full generalisation"), lang),
+                    f"{result.information_loss_relative:.2%}",
+                ),
+                (_(N_("records suppressed"), lang), result.suppressed),
+                (_(N_("equivalence classes"), lang), result.equivalence_classes),
+                (
+                    _(N_("nodes checked"), lang),
+                    f"{result.nodes_checked:,} / {result.lattice_size:,}",
+                ),
+                (_(N_("search time"), lang), f"{result.search_ms:.1f} ms"),
+                (
+                    _(N_("optimal"), lang),
+                    _(N_("yes") if result.exact else N_("no (heuristic)"), lang),
+                ),
+            ],
+        )
+        table_rows = _risk_rows(lang, result.risk_before, result.risk_after)
+        from shugu.cli.output import table as print_table
+
+        print_table(
+            _(N_("Re-identification risk"), lang),
+            ["", _(N_("before"), lang), _(N_("after"), lang)],
+            table_rows,
+        )
+
+    guard(cli.lang, work)
+
+
+@app.command()
+def risk(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="Table with a header row. / 带表头的数据表。")],
+    qi: Annotated[
+        str, typer.Option("--qi", help="Quasi-identifiers: COL,COL,... or all. / 准标识符。")
+    ],
+    hierarchies: Annotated[
+        Path | None,
+        typer.Option("--hierarchies", help="With --qi all: the columns that have hierarchy files."),
+    ] = None,
+    threshold: Annotated[
+        float,
+        typer.Option("--threshold", min=0.0, max=1.0, help="Risk above which a record is at risk."),
+    ] = 0.2,
+    sep: SepOption = None,
+    encoding: EncodingOption = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Re-identification risk: prosecutor, journalist, marketer. / 重识别风险评估。"""
+    cli = context_of(ctx)
+
+    def work() -> None:
+        import dataclasses
+
+        from shugu.privacy import anonymity
+
+        table = _read_table(file, sep, encoding)
+        columns = list(table.column_names)
+        if qi.strip().lower() == "all":
+            if hierarchies is None:
+                raise NotFoundError(N_("--qi all needs --hierarchies"))
+            chosen = _choose_qi(qi, columns, anonymity.read_hierarchies(hierarchies), None)
+        else:
+            chosen = _columns(qi)
+        report = anonymity.risk(table, chosen, threshold=threshold)
+        if json_output:
+            print_json(dataclasses.asdict(report) | {"quasi_identifiers": chosen})
+            return
+        lang = cli.lang
+        table_rows = [row[:2] for row in _risk_rows(lang, report, None)]
+        table(
+            _(N_("Re-identification risk of {file}"), lang).format(file=file),
+            ["", _(N_("value"), lang)],
+            table_rows,
+        )
+        fields(
+            "",
+            [
+                (_(N_("records"), lang), report.records),
+                (_(N_("equivalence classes"), lang), report.classes),
+                (_(N_("quasi-identifiers"), lang), ", ".join(chosen)),
+            ],
         )
 
     guard(cli.lang, work)
