@@ -41,3 +41,5 @@ catalogue: setup
 # Benchmarks with baselines measured in the same run; results in bench/results/ (see BENCHMARKS.md).
 bench: setup
 	$(UV) run --frozen python -m bench.ledger
+	$(UV) run --frozen python -m bench.privacy
+	$(UV) run --frozen python -m bench.anonymity
