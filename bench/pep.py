@@ -1,0 +1,316 @@
+"""The PEP benchmark: transcryption, encryption and decryption through shugu's API, each next to
+the bare libsodium loop doing the same arithmetic in the same run.
+
+    uv run --frozen python -m bench.pep             # ~1 min: 5 repetitions of 4,000 ciphertexts
+    uv run --frozen python -m bench.pep --json      # the same, the summary printed as JSON
+    uv run --frozen python -m bench.pep --quick     # ~15 s: 3 repetitions of 1,500
+
+One core: the process pins itself to one CPU before anything else runs, and rates are items per
+CPU-second of this process (`time.process_time`), so that other work sharing the core (a 2-core
+machine is rarely idle) does not count against either side; wall-clock rates are recorded too.
+Each repetition runs every loop once, one after the other, so a change in conditions during the
+run hits the baselines and shugu alike; a figure is the median over repetitions, a ratio the
+median of the per-repetition ratios. The bare loops call rbcl's libsodium wrappers on bytes
+already split into 32-byte halves, keeping no objects; a second rsk floor calls the shared
+library through ctypes directly, as shugu's own loops do. Prints a Markdown table (progress on
+stderr) and writes ``bench/results/pep-<date>.json``.
+"""
+
+from __future__ import annotations
+
+import os
+
+if hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+import argparse
+import ctypes
+import json
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import rbcl
+
+from shugu.pep import (
+    ElGamal,
+    G,
+    GroupElement,
+    Scalar,
+    Transcryptor,
+    _sodium,
+    decrypt,
+    decrypt_batch,
+    encrypt,
+    encrypt_batch,
+    rsk,
+    rsk_batch,
+    setup_distributed,
+)
+
+RESULTS = Path(__file__).parent / "results"
+TARGET_RATIO = 0.9
+MOVE = {
+    "domain_from": "holder-A",
+    "domain_to": "job-1",
+    "session_from": None,
+    "session_to": "run-1",
+}
+
+
+def say(message: str) -> None:
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass
+class Workload:
+    """Everything the loops work on, prepared once."""
+
+    n: int
+    hub: Transcryptor
+    y: Scalar
+    s: Scalar
+    k: Scalar
+    messages: list[bytes]
+    halves: list[tuple[bytes, bytes]]
+    objects: list[ElGamal]
+    batch: Any
+
+    @classmethod
+    def make(cls, n: int) -> Workload:
+        hub = Transcryptor.generate("hub")
+        system = setup_distributed([hub])
+        y = system.session_keys("run-1", [hub.session_key_share("run-1")]).secret
+        messages = [GroupElement.random() for _ in range(n)]
+        batch = encrypt_batch(messages, y * G)
+        data = batch.ciphertexts
+        halves = [(data[i : i + 32], data[i + 32 : i + 64]) for i in range(0, len(data), 64)]
+        objects = [ElGamal(GroupElement(b), GroupElement(c)) for b, c in halves]
+        return cls(
+            n,
+            hub,
+            y,
+            Scalar.random(),
+            Scalar.random(),
+            [m.to_bytes() for m in messages],
+            halves,
+            objects,
+            batch,
+        )
+
+
+# -- bare libsodium loops -------------------------------------------------------------------------
+
+
+def bare_scalarmult(w: Workload) -> None:
+    s, mult = w.s.to_bytes(), rbcl.crypto_scalarmult_ristretto255
+    for b, _ in w.halves:
+        mult(s, b)
+
+
+def bare_rsk(w: Workload) -> None:
+    ski, s = (w.s * w.k.invert()).to_bytes(), w.s.to_bytes()
+    mult = rbcl.crypto_scalarmult_ristretto255
+    out = [mult(ski, b) + mult(s, c) for b, c in w.halves]
+    assert len(out) == w.n
+
+
+def bare_rsk_ctypes(w: Workload) -> None:
+    ski, s = (w.s * w.k.invert()).to_bytes(), w.s.to_bytes()
+    mult, buf = _sodium.scalarmult, ctypes.create_string_buffer(64)
+    lower, upper = buf, ctypes.byref(buf, 32)
+    out = []
+    for b, c in w.halves:
+        mult(lower, ski, b)
+        mult(upper, s, c)
+        out.append(buf.raw)
+    assert len(out) == w.n
+
+
+def bare_encrypt(w: Workload) -> None:
+    y = (w.y * G).to_bytes()
+    rand, base = (
+        rbcl.crypto_core_ristretto255_scalar_random,
+        rbcl.crypto_scalarmult_ristretto255_base,
+    )
+    mult, add = rbcl.crypto_scalarmult_ristretto255, rbcl.crypto_core_ristretto255_add
+    out = []
+    for m in w.messages:
+        r = rand()
+        out.append(base(r) + add(m, mult(r, y)))
+    assert len(out) == w.n
+
+
+def bare_decrypt(w: Workload) -> None:
+    y = w.y.to_bytes()
+    mult, sub = rbcl.crypto_scalarmult_ristretto255, rbcl.crypto_core_ristretto255_sub
+    out = [sub(c, mult(y, b)) for b, c in w.halves]
+    assert len(out) == w.n
+
+
+# -- shugu's API ----------------------------------------------------------------------------------
+
+
+def shugu_transcrypt(w: Workload) -> None:
+    assert len(w.hub.transcrypt(w.batch, **MOVE)) == w.n
+
+
+def shugu_rsk_batch(w: Workload) -> None:
+    assert len(rsk_batch(w.batch, w.s, w.k)) == w.n
+
+
+def shugu_rsk_objects(w: Workload) -> None:
+    s, k = w.s, w.k
+    assert len([rsk(ct, s, k) for ct in w.objects]) == w.n
+
+
+def shugu_encrypt_batch(w: Workload) -> None:
+    assert len(encrypt_batch(w.messages, w.batch.public_key)) == w.n
+
+
+def shugu_encrypt_objects(w: Workload) -> None:
+    y = w.batch.public_key
+    assert len([encrypt(GroupElement(m), y) for m in w.messages]) == w.n
+
+
+def shugu_decrypt_batch(w: Workload) -> None:
+    assert len(decrypt_batch(w.batch, w.y)) == 32 * w.n
+
+
+def shugu_decrypt_objects(w: Workload) -> None:
+    y = w.y
+    assert len([decrypt(ct, y) for ct in w.objects]) == w.n
+
+
+LOOPS: dict[str, Callable[[Workload], None]] = {
+    "bare scalarmult": bare_scalarmult,
+    "bare rsk": bare_rsk,
+    "bare rsk (ctypes)": bare_rsk_ctypes,
+    "bare encrypt": bare_encrypt,
+    "bare decrypt": bare_decrypt,
+    "transcrypt": shugu_transcrypt,
+    "rsk_batch": shugu_rsk_batch,
+    "rsk objects": shugu_rsk_objects,
+    "encrypt_batch": shugu_encrypt_batch,
+    "encrypt objects": shugu_encrypt_objects,
+    "decrypt_batch": shugu_decrypt_batch,
+    "decrypt objects": shugu_decrypt_objects,
+}
+
+ROWS: list[tuple[str, str, str, float | None]] = [
+    # (label, shugu loop, baseline loop, target ratio)
+    ("Transcryption: `Transcryptor.transcrypt`", "transcrypt", "bare rsk", TARGET_RATIO),
+    ("Transcryption against the raw-ctypes rsk floor", "transcrypt", "bare rsk (ctypes)", None),
+    ("`rsk_batch` (packed bytes, shuffled)", "rsk_batch", "bare rsk", None),
+    ("`rsk` on single `ElGamal` objects", "rsk objects", "bare rsk", None),
+    ("Encryption: `encrypt_batch`", "encrypt_batch", "bare encrypt", TARGET_RATIO),
+    ("`encrypt` on single objects", "encrypt objects", "bare encrypt", None),
+    ("Decryption: `decrypt_batch` (key checked)", "decrypt_batch", "bare decrypt", None),
+    ("`decrypt` on single objects", "decrypt objects", "bare decrypt", None),
+]
+
+
+def measure(w: Workload, reps: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Items per CPU-second and per wall-second of every loop, interleaved, `reps` times."""
+    cpu: dict[str, list[float]] = {name: [] for name in LOOPS}
+    wall: dict[str, list[float]] = {name: [] for name in LOOPS}
+    for rep in range(reps):
+        for name, loop in LOOPS.items():
+            start_cpu, start_wall = time.process_time(), time.perf_counter()
+            loop(w)
+            cpu[name].append(w.n / (time.process_time() - start_cpu))
+            wall[name].append(w.n / (time.perf_counter() - start_wall))
+        say(
+            f"repetition {rep + 1}/{reps}: transcrypt {cpu['transcrypt'][-1]:,.0f}/s, "
+            f"bare rsk {cpu['bare rsk'][-1]:,.0f}/s (CPU time)"
+        )
+    return cpu, wall
+
+
+def ratio(rates: dict[str, list[float]], ours: str, base: str) -> float:
+    return statistics.median(a / b for a, b in zip(rates[ours], rates[base], strict=True))
+
+
+def table(rates: dict[str, list[float]]) -> str:
+    med = {name: statistics.median(values) for name, values in rates.items()}
+    lines = [
+        "| Measure (one core) | shugu | Bare libsodium loop (same run) | Ratio | Target |",
+        "|---|---|---|---|---|",
+        f"| Scalar multiplications (`crypto_scalarmult_ristretto255`) | | "
+        f"{med['bare scalarmult']:,.0f}/s | | |",
+    ]
+    for label, ours, base, target in ROWS:
+        r = ratio(rates, ours, base)
+        goal = "" if target is None else f"≥ {target}× ({'met' if r >= target else '**not met**'})"
+        lines.append(
+            f"| {label} | {med[ours]:,.0f}/s | {base}: {med[base]:,.0f}/s | {r:.2f}× | {goal} |"
+        )
+    return "\n".join(lines)
+
+
+def summary(rates: dict[str, list[float]]) -> dict[str, float]:
+    """The figures `shugu pep bench --json` reports (issue 6)."""
+    med = {name: statistics.median(values) for name, values in rates.items()}
+    return {
+        "transcryptions_per_s": round(med["transcrypt"], 1),
+        "encryptions_per_s": round(med["encrypt_batch"], 1),
+        "decryptions_per_s": round(med["decrypt_batch"], 1),
+        "libsodium_rsk_per_s": round(med["bare rsk"], 1),
+        "ratio": round(ratio(rates, "transcrypt", "bare rsk"), 3),
+    }
+
+
+def environment(load: tuple[float, float, float]) -> dict[str, Any]:
+    _sodium.LIB.sodium_version_string.restype = ctypes.c_char_p
+    return {
+        "python": platform.python_version(),
+        "rbcl": version("rbcl"),
+        "libsodium": _sodium.LIB.sodium_version_string().decode(),
+        "machine": platform.machine(),
+        "cpu_affinity": sorted(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else None,
+        "load_average_before": list(load),
+        "load_average_after": list(os.getloadavg()),
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.pep", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="1,500 ciphertexts, 3 repetitions")
+    parser.add_argument("--n", type=int, help="ciphertexts per loop (default 4,000)")
+    parser.add_argument("--reps", type=int, help="repetitions (default 5)")
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON too")
+    args = parser.parse_args(argv)
+    n = args.n or (1_500 if args.quick else 4_000)
+    reps = args.reps or (3 if args.quick else 5)
+    load = os.getloadavg()
+    say(f"preparing {n:,} ciphertexts")
+    rates, wall = measure(Workload.make(n), reps)
+    print(table(rates))
+    if args.json:
+        print(json.dumps(summary(rates)))
+    RESULTS.mkdir(exist_ok=True)
+    suffix = "-quick" if args.quick else ""
+    path = RESULTS / f"pep-{datetime.now(UTC).date().isoformat()}{suffix}.json"
+    record = {
+        "summary": summary(rates),
+        "ciphertexts_per_loop": n,
+        "repetitions": reps,
+        "rates_per_cpu_s": {name: [round(v, 1) for v in values] for name, values in rates.items()},
+        "rates_per_wall_s": {name: [round(v, 1) for v in values] for name, values in wall.items()},
+        "environment": environment(load),
+    }
+    path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    say(f"results written to {path}")
+
+
+if __name__ == "__main__":
+    main()
