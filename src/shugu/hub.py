@@ -9,6 +9,7 @@ from shugu.db import Database
 from shugu.home import load_kek
 from shugu.identity import IdentityConfig, IdentityService
 from shugu.ledger import LedgerConfig, LedgerService
+from shugu.pep.service import PepService, load_grants
 from shugu.settings import Settings
 
 
@@ -21,6 +22,7 @@ class Hub:
     clock: Clock
     identity: IdentityService
     ledger: LedgerService
+    pep: PepService
     closed: bool = field(default=False)
 
     @classmethod
@@ -54,11 +56,13 @@ class Hub:
         try:
             ledger.open()
             identity.ensure_ca()
+            pep = PepService(db, kek, clock, ledger, load_grants(settings.home / "pep-links.json"))
+            pep.open()
         except BaseException:
             ledger.close()
             db.dispose()
             raise
-        return cls(settings=settings, db=db, clock=clock, identity=identity, ledger=ledger)
+        return cls(settings=settings, db=db, clock=clock, identity=identity, ledger=ledger, pep=pep)
 
     def close(self) -> None:
         """Stop the ledger's writer and release the database connections."""

@@ -31,6 +31,12 @@ MATRIX: list[tuple[str, str, frozenset[Role]]] = [
     ("GET", "/ledger/export", ANY),
     ("POST", "/ledger/entries", ANY),
     ("POST", "/ledger/cosignatures", ANY),
+    (
+        "POST",
+        "/v1/pep/transcrypt",
+        frozenset({Role.HOLDER, Role.USER, Role.COMPUTE_PROVIDER, Role.CUSTODIAN}),
+    ),
+    ("POST", "/v1/pep/session-key", frozenset({Role.USER, Role.COMPUTE_PROVIDER, Role.CUSTODIAN})),
 ]
 
 

@@ -15,7 +15,7 @@ from shugu import __version__
 from shugu.api.errors import install_error_handlers
 from shugu.api.middleware import BodyLimitMiddleware, HubMetrics, ObserveMiddleware
 from shugu.api.ratelimit import RateLimiter
-from shugu.api.routers import ca, health, ledger, participants
+from shugu.api.routers import ca, health, ledger, participants, pep
 from shugu.clock import Clock
 from shugu.errors import ShuguError
 from shugu.hub import Hub
@@ -86,7 +86,7 @@ def create_app(
     )
     app.state.hub = HubState(hub=hub, limiter=limiter, metrics=metrics)
     install_error_handlers(app)
-    for module in (health, ca, participants, ledger):
+    for module in (health, ca, participants, ledger, pep):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(ObserveMiddleware, metrics=metrics)

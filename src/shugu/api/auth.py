@@ -37,6 +37,7 @@ PUBLIC_ROUTES = frozenset(
         "/ledger/key",
         "/ledger/proof/inclusion",
         "/ledger/proof/consistency",
+        "/v1/pep/public-key",
     }
 )
 """Routes anyone may call. An application is public but must be signed by the key it registers."""

@@ -1,0 +1,144 @@
+"""PEP: the global public key (public), transcription and session key shares (authorised by the
+link policy, recorded on the ledger)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from shugu.api.auth import hub_state, require, roles_doc
+from shugu.errors import InvalidInputError
+from shugu.i18n import N_
+from shugu.identity import Principal, Role
+
+router = APIRouter(prefix="/v1/pep", tags=["pep"])
+
+TRANSCRYPT_ROLES = (Role.HOLDER, Role.USER, Role.COMPUTE_PROVIDER, Role.CUSTODIAN)
+SESSION_KEY_ROLES = (Role.USER, Role.COMPUTE_PROVIDER, Role.CUSTODIAN)
+Transcriber = Annotated[Principal, Depends(require(*TRANSCRYPT_ROLES))]
+JobRunner = Annotated[Principal, Depends(require(*SESSION_KEY_ROLES))]
+Name = Field(min_length=1, max_length=200)
+
+
+class PublicKeyOut(BaseModel):
+    """The global public key X (hex) and the transcryptors, in chain order."""
+
+    public_key: str
+    transcryptors: list[str]
+
+
+class TranscryptIn(BaseModel):
+    """A batch under the global key, to move into a job's domain and session."""
+
+    job: str = Name
+    domain_from: str | None = Field(default=None, min_length=1, max_length=200)
+    """The holder's pseudonymisation domain; null for the global domain (hashed identifiers)."""
+    domain_to: str = Name
+    session: str = Name
+    ciphertexts: str = Field(description="Standard base64 of the packed 64-byte ciphertexts.")
+    shuffle: bool = True
+    """Return the batch in a random order (false keeps rows aligned with other columns)."""
+
+
+class TranscryptOut(BaseModel):
+    """The batch in the job's domain and session."""
+
+    ciphertexts: str
+    count: int
+    public_key: str
+    """The session's public key the batch is now under (hex)."""
+    route: list[str]
+    ledger_index: int
+
+
+class SessionKeyIn(BaseModel):
+    """Which job session's key."""
+
+    job: str = Name
+    session: str = Name
+
+
+class ShareOut(BaseModel):
+    """One transcryptor's share kᵢ·bᵢ (hex)."""
+
+    transcryptor: str
+    share: str
+
+
+class SessionKeyOut(BaseModel):
+    """The shares and the blinded global secret key; their product is the session secret key."""
+
+    job: str
+    session: str
+    context: str
+    blinded_secret_key: str
+    shares: list[ShareOut]
+    public_key: str
+
+
+def _decode(text: str) -> bytes:
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise InvalidInputError(N_("ciphertexts must be standard base64")) from None
+
+
+@router.get("/public-key", response_model=PublicKeyOut)
+def public_key(request: Request) -> PublicKeyOut:
+    """The global public key holders encrypt their pseudonyms to."""
+    info = hub_state(request).hub.pep.public_info()
+    return PublicKeyOut(public_key=info.public_key.hex(), transcryptors=list(info.transcryptors))
+
+
+@router.post(
+    "/transcrypt", response_model=TranscryptOut, openapi_extra=roles_doc(*TRANSCRYPT_ROLES)
+)
+async def transcrypt(request: Request, caller: Transcriber, body: TranscryptIn) -> TranscryptOut:
+    """Transcrypt a batch into the job's domain and session, if the link policy allows."""
+    pep = hub_state(request).hub.pep
+    data = _decode(body.ciphertexts)
+    result = await run_in_threadpool(
+        lambda: pep.transcrypt(
+            caller,
+            job=body.job,
+            domain_from=body.domain_from,
+            domain_to=body.domain_to,
+            session=body.session,
+            ciphertexts=data,
+            shuffle=body.shuffle,
+        )
+    )
+    batch = result.batch
+    return TranscryptOut(
+        ciphertexts=base64.b64encode(batch.ciphertexts).decode(),
+        count=len(batch),
+        public_key=batch.public_key.hex(),
+        route=list(batch.route),
+        ledger_index=result.ledger_index,
+    )
+
+
+@router.post(
+    "/session-key", response_model=SessionKeyOut, openapi_extra=roles_doc(*SESSION_KEY_ROLES)
+)
+async def session_key(request: Request, caller: JobRunner, body: SessionKeyIn) -> SessionKeyOut:
+    """Every transcryptor's share of the job session's key, if the link policy allows."""
+    pep = hub_state(request).hub.pep
+    material = await run_in_threadpool(
+        lambda: pep.session_key(caller, job=body.job, session=body.session)
+    )
+    return SessionKeyOut(
+        job=body.job,
+        session=body.session,
+        context=material.context,
+        blinded_secret_key=material.blinded_secret_key.hex(),
+        shares=[
+            ShareOut(transcryptor=s.transcryptor, share=s.share.hex()) for s in material.shares
+        ],
+        public_key=material.public_key.hex(),
+    )

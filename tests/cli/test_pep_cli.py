@@ -1,0 +1,216 @@
+"""`shugu pep …` on an embedded home: keygen, encrypt, transcrypt, session-key, decrypt on JSON
+lines and Parquet, the operator's grants file, refusals and bad files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from shugu.pep import G, Scalar
+from tests.cli.test_cli import clean_environment, ok_json, shugu  # noqa: F401 - autouse fixture
+
+pytestmark = pytest.mark.usefixtures("clean_environment")
+
+GRANTS = {
+    "grants": [
+        {"job": "study-1", "domains": ["study-1"], "callers": ["holder-a", "holder-b", "runner"]},
+        {"job": "study-2", "domains": ["study-2"], "callers": ["holder-a", "runner"]},
+    ]
+}
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    path = tmp_path / "home"
+    ok_json(shugu(path, "init", "--operator", "exchange", "--json"))
+    for name, role in (("holder-a", "holder"), ("holder-b", "holder"), ("runner", "user")):
+        ok_json(shugu(path, "participant", "apply", name, "--role", role, "--json"))
+        ok_json(shugu(path, "participant", "approve", name, "--json"))
+    (path / "pep-links.json").write_text(json.dumps(GRANTS))
+    return path
+
+
+def _job_pseudonyms(home: Path, tmp: Path, holder: str, source: Path, job: str) -> list[str]:
+    stem = f"{holder}-{job}"
+    suffix = source.suffix
+    encrypted, moved, plain = (tmp / f"{stem}-{n}{suffix}" for n in ("enc", "moved", "plain"))
+    ok_json(
+        shugu(
+            home, "pep", "encrypt", str(source), "--column", "id", "--out", str(encrypted), "--json"
+        )
+    )
+    args = ["--to-domain", job, "--session", "s1", "--column", "id", "--out", str(moved)]
+    ok_json(shugu(home, "--as", holder, "pep", "transcrypt", str(encrypted), *args, "--json"))
+    key = tmp / f"{stem}.key"
+    if not key.exists():
+        ok_json(
+            shugu(
+                home,
+                "--as",
+                "runner",
+                "pep",
+                "session-key",
+                "--job",
+                job,
+                "--session",
+                "s1",
+                "--out",
+                str(key),
+                "--json",
+            )
+        )
+    ok_json(
+        shugu(
+            home,
+            "pep",
+            "decrypt",
+            str(moved),
+            "--session-key",
+            str(key),
+            "--column",
+            "id",
+            "--out",
+            str(plain),
+            "--json",
+        )
+    )
+    frame = pl.read_parquet(plain) if suffix == ".parquet" else pl.read_ndjson(plain)
+    assert frame["diagnosis"].to_list() == ["J45", "E11", "I10"]  # rows stay aligned
+    return frame["id"].to_list()
+
+
+def test_round_trip_across_holders_and_jobs(home: Path, tmp_path: Path) -> None:
+    a = tmp_path / "a.jsonl"
+    a.write_text(
+        "".join(
+            json.dumps({"id": i, "diagnosis": d}) + "\n"
+            for i, d in (("110101-x", "J45"), ("p-2", "E11"), (None, "I10"))
+        )
+    )
+    b = tmp_path / "b.parquet"
+    pl.DataFrame(
+        {"id": [" 110101-X", "P-2", None], "diagnosis": ["J45", "E11", "I10"]}
+    ).write_parquet(b)
+    from_a = _job_pseudonyms(home, tmp_path, "holder-a", a, "study-1")
+    from_b = _job_pseudonyms(home, tmp_path, "holder-b", b, "study-1")
+    other = _job_pseudonyms(home, tmp_path, "holder-a", a, "study-2")
+    assert from_a == from_b and from_a[2] is None and len(from_a[0]) == 64
+    assert not {from_a[0], from_a[1]} & {other[0], other[1]}
+    entries = ok_json(shugu(home, "ledger", "entries", "--json"))["items"]
+    types = [e["entry"]["type"] for e in entries]
+    assert types.count("pep.transcription") == 3 and "pep.session_key.issued" in types
+
+
+def test_keygen_shows_the_public_info(home: Path, tmp_path: Path) -> None:
+    first = ok_json(shugu(home, "pep", "keygen", "--out", str(tmp_path / "pub.json"), "--json"))
+    again = ok_json(shugu(home, "pep", "keygen", "--json"))
+    assert first == again and first["transcryptors"] == ["custodian"]
+    assert json.loads((tmp_path / "pub.json").read_text()) == first
+    shown = shugu(home, "pep", "keygen")
+    assert first["public_key"][:40] in shown.stdout
+
+
+def test_a_job_without_a_grant_is_refused(home: Path, tmp_path: Path) -> None:
+    source = tmp_path / "ids.jsonl"
+    source.write_text('{"id": "a"}\n')
+    enc = tmp_path / "enc.jsonl"
+    ok_json(shugu(home, "pep", "encrypt", str(source), "--out", str(enc), "--json"))
+    refused = shugu(
+        home,
+        "--as",
+        "holder-b",
+        "pep",
+        "transcrypt",
+        str(enc),
+        "--to-domain",
+        "study-2",
+        "--session",
+        "s",
+        "--out",
+        str(tmp_path / "x.jsonl"),
+    )
+    assert refused.exit_code == 5 and "may not link" in refused.stderr
+    no_key = shugu(
+        home,
+        "--as",
+        "holder-a",
+        "pep",
+        "session-key",
+        "--job",
+        "study-1",
+        "--session",
+        "s",
+        "--out",
+        str(tmp_path / "k.json"),
+    )
+    assert no_key.exit_code == 5 and "needs one of the roles" in no_key.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "needle"),
+    [
+        pytest.param('{"a": 1, "b": 2}\n', [], "choose a column", id="two-columns"),
+        pytest.param('{"id": 1.5}\n', [], "text or integers", id="float-column"),
+        pytest.param("not json\n", [], "cannot read", id="bad-json"),
+    ],
+)
+def test_bad_files_are_reported(
+    home: Path, tmp_path: Path, content: str, args: list[str], needle: str
+) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(content)
+    result = shugu(home, "pep", "encrypt", str(source), "--out", str(tmp_path / "o.jsonl"), *args)
+    assert result.exit_code == 3 and needle in result.stderr
+
+
+def test_decrypt_refuses_a_bad_key_file_and_non_ciphertexts(home: Path, tmp_path: Path) -> None:
+    key = tmp_path / "k.json"
+    key.write_text('{"secret_key": "zz"}')
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"id": "abc"}\n')
+    bad_key = shugu(
+        home,
+        "pep",
+        "decrypt",
+        str(source),
+        "--session-key",
+        str(key),
+        "--out",
+        str(tmp_path / "o.jsonl"),
+    )
+    assert bad_key.exit_code == 3 and "not a session key file" in bad_key.stderr
+    secret = Scalar.random()
+    key.unlink()
+    key.write_text(json.dumps({"secret_key": secret.hex(), "public_key": (secret * G).hex()}))
+    result = shugu(
+        home,
+        "pep",
+        "decrypt",
+        str(source),
+        "--session-key",
+        str(key),
+        "--out",
+        str(tmp_path / "o.jsonl"),
+    )
+    assert result.exit_code == 3 and "row 0: not an encrypted pseudonym" in result.stderr
+
+
+def test_bench_prints_the_figures() -> None:
+    from typer.testing import CliRunner
+
+    from shugu.cli import app
+
+    result = CliRunner().invoke(app, ["pep", "bench", "--n", "200", "--reps", "1", "--json"])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert set(figures) == {
+        "transcryptions_per_s",
+        "encryptions_per_s",
+        "decryptions_per_s",
+        "libsodium_rsk_per_s",
+        "ratio",
+    }
+    assert all(v > 0 for v in figures.values())
