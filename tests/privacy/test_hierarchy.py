@@ -390,3 +390,80 @@ def test_long_sample_values_are_shortened() -> None:
     with pytest.raises(InvalidValueError) as info:
         generalize("region", ["9" * 100], 1)
     assert len(info.value.params["value"]) == 40
+
+
+# -- the ISO fast path (integer arithmetic over the bytes) agrees with the general parser ---------
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("2024-02-29", dt.date(2024, 2, 29)),  # leap year
+        ("2000-02-29", dt.date(2000, 2, 29)),  # divisible by 400: leap
+        ("1000-01-01", dt.date(1000, 1, 1)),  # the first year the fast path reads
+        ("9999-12-31", dt.date(9999, 12, 31)),
+        ("1970-01-01", dt.date(1970, 1, 1)),
+        ("1969-12-31", dt.date(1969, 12, 31)),
+        ("0999-12-31", dt.date(999, 12, 31)),  # left to the general parser
+        ("2023-04-30", dt.date(2023, 4, 30)),
+    ],
+)
+def test_iso_dates_read_exactly(text: str, day: dt.date) -> None:
+    frame = pl.DataFrame({"d": [text, None, text]})
+    parsed = frame.select(parse_dates(pl.col("d"), column="d"))["d"].to_list()
+    assert parsed == [day, None, day]
+    assert generalize("date", [text, None], 1) == [f"{day.year:04}-{day.month:02}", None]
+    assert generalize("date", [text], 2) == [f"{day.year:04}"]
+
+
+@pytest.mark.parametrize(
+    "bad", ["2023-02-29", "1900-02-29", "2100-02-29", "2024-04-31", "2024-00-10", "2024-01-00"]
+)
+def test_iso_dates_that_do_not_exist_are_errors(bad: str) -> None:
+    values = pl.Series("visit", ["2024-03-05", None, bad, "2024-03-06"])
+    for level in (1, 2):
+        with pytest.raises(InvalidValueError) as info:
+            REGISTRY.get("date").generalize(values, level)
+        assert info.value.params == {"column": "visit", "value": bad}
+    with pytest.raises(InvalidValueError) as info:
+        values.to_frame().select(parse_dates(pl.col("visit"), column="visit"))
+    assert info.value.params == {"column": "visit", "value": bad}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.dates(min_value=dt.date(1, 1, 1)).map(dt.date.isoformat),
+            st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"),
+            st.none(),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_iso_fast_path_agrees_with_the_calendar(texts: list[str | None]) -> None:
+    def day(text: str | None) -> dt.date | None:
+        return None if text is None else dt.date.fromisoformat(text)
+
+    try:
+        expected = [day(t) for t in texts]
+    except ValueError:  # some value is no date: the column is an error
+        with pytest.raises(InvalidValueError):
+            pl.DataFrame({"d": texts}, schema={"d": pl.String}).select(
+                parse_dates(pl.col("d"), column="d")
+            )
+        return
+    frame = pl.DataFrame({"d": texts}, schema={"d": pl.String})
+    assert frame.select(parse_dates(pl.col("d"), column="d"))["d"].to_list() == expected
+    years = [None if d is None else f"{d.year:04}" for d in expected]
+    assert generalize("date", texts, 2, pl.String) == years
+
+
+def test_iso_fast_path_reads_sliced_and_chunked_columns() -> None:
+    values = pl.concat(
+        [pl.Series("d", ["2024-01-31", "x", "2023-12-01"]), pl.Series("d", ["2020-02-29", None])],
+        rechunk=False,
+    ).slice(2)
+    assert generalize("date", values.to_list(), 1) == ["2023-12", "2020-02", None]
+    assert REGISTRY.get("date").generalize(values, 1).to_list() == ["2023-12", "2020-02", None]

@@ -726,3 +726,33 @@ def test_a_csv_larger_than_the_memory_limit_streams(tmp_path: Path) -> None:
     print(f"\n{path.stat().st_size / 1e6:.0f} MB CSV: peak RSS {peak_mb} MB, {mb_per_s} MB/s")
     assert got_rows == rows
     assert path.stat().st_size > limit_mb * 1_000_000 > peak_mb * 1_000_000
+
+
+def test_parquet_output_drops_dictionaries_only_for_mostly_distinct_columns(
+    tmp_path: Path,
+) -> None:
+    rows = 1000
+    schema = pa.schema([("id", pa.string()), ("kind", pa.string()), ("amount", pa.float64())])
+    batch = pa.record_batch(
+        [
+            pa.array([f"{i:032x}" for i in range(rows)]),
+            pa.array(["a", "b"] * (rows // 2)),
+            pa.array([i / 7 for i in range(rows)]),
+        ],
+        schema=schema,
+    )
+    out = tmp_path / "out.parquet"
+    with open_sink(out, schema) as sink:
+        sink.write(batch)
+    assert pq.read_table(out).equals(pa.Table.from_batches([batch]))
+    group = pq.ParquetFile(out).metadata.row_group(0)
+    encodings = {group.column(i).path_in_schema: group.column(i).encodings for i in range(3)}
+    assert "DELTA_LENGTH_BYTE_ARRAY" in encodings["id"]
+    assert group.column(1).has_dictionary_page and not group.column(2).has_dictionary_page
+
+
+def test_an_empty_parquet_output_keeps_its_schema(tmp_path: Path) -> None:
+    out = tmp_path / "out.parquet"
+    with open_sink(out, SCHEMA):
+        pass
+    assert pq.read_table(out).schema.equals(SCHEMA)

@@ -9,10 +9,13 @@ import hashlib
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from datetime import date
 from functools import partial
 from typing import Any, ClassVar
 
+import numpy as np
 import polars as pl
+import pyarrow as pa
 import rfc8785
 
 from shugu.errors import InvalidInputError
@@ -147,7 +150,92 @@ def _fill(parsed: pl.Series, mask: pl.Series, found: pl.Series) -> pl.Series:
     return found if mask.all() else parsed.scatter(mask.arg_true(), found)
 
 
+_FIRST_YEAR, _LAST_YEAR = 1000, 9999
+_YEARS = np.arange(_FIRST_YEAR, _LAST_YEAR + 1)
+_LEAP = ((_YEARS % 4 == 0) & ((_YEARS % 100 != 0) | (_YEARS % 400 == 0))).astype(np.int32)
+_YEAR_START = (  # days from 1970-01-01 to 1 January of each year
+    np.concatenate(([0], np.cumsum(365 + _LEAP)[:-1])).astype(np.int32)
+    + (date(_FIRST_YEAR, 1, 1) - date(1970, 1, 1)).days
+)
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
+_MONTH_START = np.concatenate(([0], np.cumsum(_MONTH_DAYS)[:-1])).astype(np.int32)
+_ISO_DIGITS = np.array([0, 1, 2, 3, 5, 6, 8, 9])
+_ISO_WIDTH = 10
+
+
+def _iso_bytes(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, their bytes as a (len(rows), 10) uint8 array) for the 10-byte values of `values`."""
+    text = values.to_arrow()
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    if not pa.types.is_large_string(text.type):
+        text = text.cast(pa.large_string())
+    count = len(text)
+    _, offsets_buffer, data_buffer = text.buffers()
+    if count == 0 or data_buffer is None:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, _ISO_WIDTH), dtype=np.uint8)
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[text.offset : text.offset + count + 1]
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    if not text.null_count and offsets[-1] - offsets[0] == _ISO_WIDTH * count:
+        lengths = np.diff(offsets)
+        if (lengths == _ISO_WIDTH).all():  # every value ten bytes: a view, no copy
+            block = data[offsets[0] : offsets[-1]].reshape(count, _ISO_WIDTH)
+            return np.arange(count), block
+    fits = np.diff(offsets) == _ISO_WIDTH
+    if text.null_count:
+        fits &= text.is_valid().to_numpy(zero_copy_only=False)
+    rows = np.flatnonzero(fits)
+    starts = offsets[:-1][rows]
+    if len(data) < 8 or len(rows) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, _ISO_WIDTH), dtype=np.uint8)
+    # gather 8 + 2 bytes per value through overlapping views of the data buffer
+    head = np.lib.stride_tricks.as_strided(data, (len(data) - 7, 8), (1, 1), writeable=False)
+    tail = np.lib.stride_tricks.as_strided(data, (len(data) - 1, 2), (1, 1), writeable=False)
+    block = np.concatenate([head[starts], tail[starts + 8]], axis=1)
+    return rows, block
+
+
+def _iso_dates(values: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """The fast path for ``YYYY-MM-DD`` text with a year from 1000 to 9999, by integer arithmetic
+    over the UTF-8 bytes: (days since 1970-01-01, which values it read).
+
+    A value it does not read (another shape, spaces, a date that does not exist, a year before
+    1000) is left to the general parser, which reads it or reports it.
+    """
+    count = len(values)
+    days = np.zeros(count, dtype=np.int32)
+    read = np.zeros(count, dtype=bool)
+    rows, block = _iso_bytes(values)
+    if not len(rows):
+        return days, read
+    columns = np.ascontiguousarray(block.T)  # one row per byte position
+    digits = columns[_ISO_DIGITS] - np.uint8(48)  # not a digit: above 9
+    ok = (digits.max(axis=0) <= 9) & (columns[4] == 45) & (columns[7] == 45)  # "-"
+    d = digits.astype(np.int32)
+    year = d[0] * 1000 + d[1] * 100 + d[2] * 10 + d[3]
+    month = d[4] * 10 + d[5]
+    day = d[6] * 10 + d[7]
+    ok &= (year >= _FIRST_YEAR) & (month >= 1) & (month <= 12)
+    index = np.where(ok, year - _FIRST_YEAR, 0)
+    month = np.where(ok, month, 1)
+    leap = _LEAP[index]
+    ok &= (day >= 1) & (day <= _MONTH_DAYS[month] + (leap & (month == 2)))
+    days[rows] = _YEAR_START[index] + _MONTH_START[month] + (leap & (month > 2)) + day - 1
+    read[rows] = ok
+    return days, read
+
+
 def _parse_date_batch(values: pl.Series, *, column: str) -> pl.Series:
+    days, fast = _iso_dates(values)
+    parsed = pl.Series(values.name, days, dtype=pl.Int32).cast(pl.Date)
+    if fast.all():
+        return parsed
+    slow = pl.Series(~fast)
+    found = _parse_general(values.filter(slow), column=column)
+    return parsed.scatter(slow.arg_true(), found)
+
+
+def _parse_general(values: pl.Series, *, column: str) -> pl.Series:
     parsed = pl.repeat(None, len(values), dtype=pl.Date, eager=True)
     for shape, form in _DATE_FORMATS:
         todo = parsed.is_null() & values.is_not_null()
@@ -164,6 +252,18 @@ def _parse_date_batch(values: pl.Series, *, column: str) -> pl.Series:
         value = _sample(values.filter(lost)[0])
         raise InvalidValueError.in_flight(_NOT_A_DATE, column=column, value=value)
     return parsed
+
+
+def _date_text_batch(values: pl.Series, *, form: str, column: str) -> pl.Series:
+    """Text dates formatted by `form` (``%Y-%m`` or ``%Y``); ISO dates by slicing their text."""
+    _, fast = _iso_dates(values)
+    width = {"%Y-%m": 7, "%Y": 4}[form]
+    cut = values.str.slice(0, width)
+    if fast.all():
+        return cut
+    slow = pl.Series(~fast)
+    found = _parse_general(values.filter(slow), column=column).dt.strftime(form)
+    return cut.scatter(slow.arg_true(), found)
 
 
 def parse_dates(expr: pl.Expr, *, column: str) -> pl.Expr:

@@ -48,9 +48,9 @@ from shugu.privacy._hierarchy_base import (
     Hierarchy,
     InvalidValueError,
     Repair,
+    _date_text_batch,
     _fingerprint,
     _on,
-    _parse_date_batch,
     ensure_valid,
     is_date_dtype,
     parse_dates,
@@ -146,10 +146,6 @@ class AgeHierarchy(Hierarchy):
 _DATE_LEVELS = {1: "%Y-%m", 2: "%Y"}
 
 
-def _date_text_batch(values: pl.Series, *, level: int, column: str) -> pl.Series:
-    return _parse_date_batch(values, column=column).dt.strftime(_DATE_LEVELS[level])
-
-
 class DateHierarchy(Hierarchy):
     """Dates: level 1 year and month "2024-03", level 2 year "2024", level 3 "*".
 
@@ -169,7 +165,7 @@ class DateHierarchy(Hierarchy):
 
     def _generalize(self, expr: pl.Expr, dtype: pl.DataType, level: int, column: str) -> pl.Expr:
         if dtype == pl.String:
-            labels = partial(_date_text_batch, level=level, column=column)
+            labels = partial(_date_text_batch, form=_DATE_LEVELS[level], column=column)
             return expr.map_batches(labels, return_dtype=pl.String, is_elementwise=True)
         return expr.dt.strftime(_DATE_LEVELS[level])
 

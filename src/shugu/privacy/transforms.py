@@ -97,14 +97,24 @@ def normalize_text(expr: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     if dtype.is_integer() or dtype == pl.Date:
         return expr.cast(pl.String)  # digits, "-": already normal (and never blank)
     text = expr if dtype == pl.String else expr.cast(pl.String)
-    narrow = text.str.strip_chars(WHITESPACE).str.to_uppercase()  # plain ASCII: the fast path
-    wide = text.str.normalize("NFKC").str.strip_chars(WHITESPACE)
-    clean = (
-        pl.when(text.str.len_bytes() == text.str.len_chars())
-        .then(narrow)
-        .otherwise(wide.str.replace_many(_LOWER, _UPPER))
-    )
-    return pl.when(clean != "").then(clean)
+    return text.map_batches(_normalize_batch, return_dtype=pl.String, is_elementwise=True)
+
+
+def _normalize_batch(text: pl.Series) -> pl.Series:
+    """Steps 2 to 5 of the normalisation over a batch; NFKC only for the values that need it.
+
+    One Python callback (polars does not share the result of a callback between expressions,
+    so the blank test is done here too, not by a `when` that would run it twice).
+    """
+    # plain ASCII, the fast path: Rust's White_Space trim is `WHITESPACE` on ASCII characters
+    clean = text.str.strip_chars().str.to_uppercase()
+    wide = (text.str.len_bytes() != text.str.len_chars()).fill_null(False)
+    if wide.any():
+        rows = wide.arg_true()
+        rest = text.gather(rows).str.normalize("NFKC").str.strip_chars(WHITESPACE)
+        clean = clean.scatter(rows, rest.str.replace_many(_LOWER, _UPPER))
+    blank = clean == ""
+    return clean.set(blank, None) if blank.any() else clean
 
 
 def pseudonym(value: str, key: PseudonymKey, length: int = 32) -> str | None:

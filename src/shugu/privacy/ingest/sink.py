@@ -12,6 +12,7 @@ from typing import Protocol, Self
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
@@ -26,17 +27,59 @@ class _Writer(Protocol):
     def close(self) -> None: ...
 
 
+_MOSTLY_DISTINCT = 0.5
+"""A column whose first batch is more than this share distinct values gets no dictionary."""
+
+
+def _mostly_distinct(column: pa.ChunkedArray | pa.Array) -> bool:
+    present: int = len(column) - column.null_count
+    distinct: int = pc.count_distinct(column).as_py()
+    return present > 0 and distinct > _MOSTLY_DISTINCT * present
+
+
 class _ParquetWriter:
+    """zstd Parquet; the encodings are chosen per column from the first batch written.
+
+    A dictionary only pays for columns that repeat: for mostly distinct ones (pseudonyms,
+    amounts) the writer would build one per page and then fall back to plain. Mostly distinct
+    text is written DELTA_LENGTH_BYTE_ARRAY (all lengths, then all bytes): cheaper to compress
+    and smaller than plain, and a standard encoding every Parquet reader knows.
+    """
+
     def __init__(self, path: str, schema: pa.Schema) -> None:
-        self._writer = pq.ParquetWriter(path, schema, compression="zstd")
+        self._path = path
+        self._schema = schema
+        self._writer: pq.ParquetWriter | None = None
+
+    def _open(self, data: pa.RecordBatch | pa.Table | None) -> pq.ParquetWriter:
+        dictionary: list[str] = []
+        encoding: dict[str, str] = {}
+        for index, field in enumerate(self._schema):
+            kind = field.type
+            distinct = data is not None and not pa.types.is_nested(kind)
+            if not (distinct and data is not None and _mostly_distinct(data.column(index))):
+                dictionary.append(field.name)
+            elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+                encoding[field.name] = "DELTA_LENGTH_BYTE_ARRAY"
+        return pq.ParquetWriter(
+            self._path,
+            self._schema,
+            compression="zstd",
+            use_dictionary=dictionary,
+            column_encoding=encoding or None,
+        )
 
     def write(self, data: pa.RecordBatch | pa.Table) -> None:
+        if self._writer is None:
+            self._writer = self._open(data)
         if isinstance(data, pa.RecordBatch):
             self._writer.write_batch(data)
         else:
             self._writer.write_table(data)
 
     def close(self) -> None:
+        if self._writer is None:
+            self._writer = self._open(None)
         self._writer.close()
 
 
