@@ -20,7 +20,7 @@ from rich.progress import (
 
 from shugu.cli.context import CliContext, context_of
 from shugu.cli.output import JsonFlag, err, fields, guard, out, print_json, table
-from shugu.errors import NotFoundError
+from shugu.errors import InvalidInputError, NotFoundError
 from shugu.home import load_kek
 from shugu.i18n import N_, _
 from shugu.privacy.grading import describe_grade, load_catalogue
@@ -268,6 +268,13 @@ def protect(
         Path | None,
         typer.Option("--hierarchies", help="Hierarchy folder (default: the home's hierarchies/)."),
     ] = None,
+    pep_public_key: Annotated[
+        str | None,
+        typer.Option(
+            "--pep-public-key",
+            help="The space's PEP public key (hex), for pep_encrypt steps. / PEP 公钥。",
+        ),
+    ] = None,
     report_path: Annotated[
         Path | None, typer.Option("--report", help="Also write the report to this JSON file.")
     ] = None,
@@ -312,6 +319,7 @@ def protect(
                 registry=registry,
                 key=key,
                 key_holder=key_from,
+                pep_public_key=_hex_key(pep_public_key),
                 progress=advance,
             )
         if report_path is not None:
@@ -349,6 +357,18 @@ def protect(
         )
 
     guard(cli.lang, work)
+
+
+def _hex_key(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        raw = bytes.fromhex(text.strip())
+    except ValueError as exc:
+        raise InvalidInputError(N_("--pep-public-key must be 64 hexadecimal digits")) from exc
+    if len(raw) != 32:
+        raise InvalidInputError(N_("--pep-public-key must be 64 hexadecimal digits"))
+    return raw
 
 
 @app.command()

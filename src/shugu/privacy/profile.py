@@ -57,6 +57,7 @@ from shugu.privacy.transforms import (
     make_generalize,
     make_keep,
     make_mask,
+    make_pep_encrypt,
     make_pseudonymize,
     make_suppress,
     make_top_bottom_code,
@@ -89,9 +90,14 @@ TRANSFORMS = (
     "date_shift",
     "drop",
     "keep",
+    "pep_encrypt",
 )
 _MISSING_COLUMN = N_(
     "profile {profile}, step {step}: column {column} is not in the data (columns: {known})"
+)
+_NO_PEP_KEY = N_(
+    "profile {profile}, step {step} (column {column}): pep_encrypt needs the space's PEP public"
+    " key (--pep-public-key), and none was given"
 )
 _NO_KEY = N_(
     "profile {profile}, step {step} (column {column}): {transform} needs a pseudonym key,"
@@ -232,6 +238,12 @@ class DropSpec(_StepSpec):
     transform: Literal["drop"]
 
 
+class PepEncryptSpec(_StepSpec):
+    """``transform = "pep_encrypt"``: encrypt identifiers for polymorphic pseudonymisation."""
+
+    transform: Literal["pep_encrypt"]
+
+
 class KeepSpec(_StepSpec):
     """``transform = "keep"``: pass the column through unchanged."""
 
@@ -246,7 +258,8 @@ StepSpec = Annotated[
     | TopBottomCodeSpec
     | DateShiftSpec
     | DropSpec
-    | KeepSpec,
+    | KeepSpec
+    | PepEncryptSpec,
     Field(discriminator="transform"),
 ]
 
@@ -290,7 +303,12 @@ class Profile(_Strict):
                         _MISSING_COLUMN, index, column=column, known=shorten_names(columns)
                     )
 
-    def build(self, registry: HierarchyRegistry, key: PseudonymKey | None) -> Chain:
+    def build(
+        self,
+        registry: HierarchyRegistry,
+        key: PseudonymKey | None,
+        pep_public_key: bytes | None = None,
+    ) -> Chain:
         """The chain of steps this profile describes, checked against `registry` and `key`.
 
         With ``unlisted = "drop"`` the chain ends by keeping only the columns the steps name
@@ -300,7 +318,10 @@ class Profile(_Strict):
             InvalidInputError: an unknown hierarchy, a level out of range, or a pseudonymize or
                 date_shift step without a key (naming the step).
         """
-        steps = [self._step(index, spec, registry, key) for index, spec in enumerate(self.steps, 1)]
+        steps = [
+            self._step(index, spec, registry, key, pep_public_key)
+            for index, spec in enumerate(self.steps, 1)
+        ]
         chain = Chain([s for s in steps if s is not None])
         if self.unlisted == "drop":
             chain = Chain([*chain.steps, make_keep(self._kept())])
@@ -339,9 +360,18 @@ class Profile(_Strict):
         return list(kept)
 
     def _step(
-        self, index: int, spec: Any, registry: HierarchyRegistry, key: PseudonymKey | None
+        self,
+        index: int,
+        spec: Any,
+        registry: HierarchyRegistry,
+        key: PseudonymKey | None,
+        pep_public_key: bytes | None,
     ) -> Step | None:
         column = spec.column
+        if isinstance(spec, PepEncryptSpec):
+            if pep_public_key is None:
+                raise self._error(_NO_PEP_KEY, index, column=column)
+            return make_pep_encrypt(column, public_key=pep_public_key)
         if isinstance(spec, PseudonymizeSpec | DateShiftSpec) and key is None:
             raise self._error(_NO_KEY, index, column=column, transform=spec.transform)
         match spec:

@@ -127,6 +127,7 @@ def protect_source(
     registry: HierarchyRegistry,
     key: PseudonymKey | None,
     key_holder: str | None = None,
+    pep_public_key: bytes | None = None,
     output_format: str | None = None,
     progress: Progress | None = None,
 ) -> ProtectReport:
@@ -137,7 +138,7 @@ def protect_source(
             given, or a value cannot be transformed (nothing is written).
     """
     profile.check_columns(list(source.info.columns))
-    chain = profile.build(registry, key)
+    chain = profile.build(registry, key, pep_public_key)
     out_schema = chain.apply(_empty_frame(source.schema)).to_arrow().schema
     # The empty frame fixes the output types; every batch is cast to them.
     rows_in = rows_out = 0

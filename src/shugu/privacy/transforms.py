@@ -64,6 +64,7 @@ __all__ = [
     "make_generalize",
     "make_keep",
     "make_mask",
+    "make_pep_encrypt",
     "make_pseudonymize",
     "make_suppress",
     "make_top_bottom_code",
@@ -361,6 +362,46 @@ class _Pseudonymize(ColumnStep):
 
     def parameters(self) -> dict[str, Any]:
         return {"length": self.length, "key_holder": self.key.holder, "key_id": self.key.key_id}
+
+
+class _PepEncrypt(ColumnStep):
+    transform = "pep_encrypt"
+
+    def __init__(self, column: str, public_key: bytes) -> None:
+        super().__init__(column)
+        self.public_key = public_key
+
+    def accepts(self, dtype: pl.DataType) -> bool:
+        return dtype == pl.String or dtype.is_integer()
+
+    def expr(self, schema: Schema) -> pl.Expr:
+        from shugu.pep.group import GroupElement
+        from shugu.pep.holder import encrypt_column
+
+        key = GroupElement.from_bytes(self.public_key)
+        return pl.col(self.column).map_batches(
+            lambda values: encrypt_column(values, key), return_dtype=pl.String
+        )
+
+    def parameters(self) -> dict[str, Any]:
+        return {"public_key": self.public_key.hex()}
+
+
+def make_pep_encrypt(column: str, *, public_key: bytes) -> ColumnStep:
+    """Encrypt each identifier for polymorphic pseudonymisation (`shugu.pep.holder`).
+
+    Every value becomes the ElGamal encryption, under the space's PEP public key, of its
+    normalised identifier hashed to the group (libpep's 88-character base64 text); only a job
+    that the transcryptor re-keys for can turn it into a pseudonym. Random per value: the same
+    identifier encrypts to different text each time. Nulls stay null.
+
+    Raises:
+        InvalidInputError: `public_key` is not a valid 32-byte Ristretto255 point.
+    """
+    from shugu.pep.group import GroupElement
+
+    GroupElement.from_bytes(public_key)  # checks it now, not when the first batch arrives
+    return _PepEncrypt(column, bytes(public_key))
 
 
 def make_pseudonymize(column: str, *, key: PseudonymKey, length: int = 32) -> ColumnStep:
