@@ -236,7 +236,7 @@ def _icd10_categories() -> tuple[pl.Series, pl.Series, pl.Series]:
 def _icd10_of(category: pl.Expr, level: int) -> pl.Expr:
     every, inside, numerals = _icd10_categories()
     if level == 1:
-        return pl.when(category.is_in(every)).then(category)
+        return pl.when(category.is_in(every.implode())).then(category)
     return category.replace_strict(inside, numerals, default=None, return_dtype=pl.String)
 
 
