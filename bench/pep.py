@@ -21,7 +21,10 @@ from __future__ import annotations
 import os
 
 if hasattr(os, "sched_setaffinity"):
+    ALL_CPUS = sorted(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+else:
+    ALL_CPUS = []
 
 import argparse
 import ctypes
@@ -282,12 +285,61 @@ def environment(load: tuple[float, float, float]) -> dict[str, Any]:
     }
 
 
+def _use_cpus(cpus: list[int]) -> None:
+    """Worker initialiser: undo the benchmark's one-core pin (which importing this module in
+    the worker applied again)."""
+    if cpus and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(cpus))
+
+
+def measure_scaling(size: int) -> dict[str, Any]:
+    """Wall-clock transcription of `size` ciphertexts: one process, then one per CPU."""
+    import multiprocessing
+    import time
+    from concurrent.futures import ProcessPoolExecutor
+
+    from shugu.pep.batch import encrypt_batch
+    from shugu.pep.distributed import Transcryptor
+    from shugu.pep.group import GroupElement
+    from shugu.pep.keys import make_global_keys
+    from shugu.pep.parallel import transcrypt_parallel
+
+    say(f"scaling: encrypting {size:,} identifiers")
+    keys = make_global_keys()
+    base = [GroupElement.random() for _ in range(1_000)]
+    batch = encrypt_batch([base[i % len(base)] for i in range(size)], keys.public)
+    custodian = Transcryptor.generate("custodian")
+    move = {"domain_from": "holder-a", "domain_to": "job", "session_from": None, "session_to": None}
+    figures: dict[str, Any] = {"size": size}
+    for workers in sorted({1, len(ALL_CPUS) or 1}):
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_use_cpus, initargs=(ALL_CPUS,)
+        ) as pool:
+            list(pool.map(abs, range(workers * 4)))  # start the workers before timing
+            start = time.perf_counter()
+            transcrypt_parallel(batch, custodian, pool, **move)  # type: ignore[arg-type]
+            seconds = time.perf_counter() - start
+        figures[f"{workers}_processes_per_s"] = round(size / seconds, 1)
+        say(f"scaling: {workers} process(es): {size / seconds:,.0f} transcriptions/s")
+    many = figures.get(f"{len(ALL_CPUS)}_processes_per_s")
+    if many and len(ALL_CPUS) > 1:
+        figures["speed_up"] = round(many / figures["1_processes_per_s"], 2)
+    return figures
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.pep", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1,500 ciphertexts, 3 repetitions")
     parser.add_argument("--n", type=int, help="ciphertexts per loop (default 4,000)")
     parser.add_argument("--reps", type=int, help="repetitions (default 5)")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON too")
+    parser.add_argument(
+        "--scale",
+        type=int,
+        default=1_000_000,
+        help="ciphertexts for the multi-process scaling run (default 1,000,000; 0 skips it)",
+    )
     args = parser.parse_args(argv)
     n = args.n or (1_500 if args.quick else 4_000)
     reps = args.reps or (3 if args.quick else 5)
@@ -297,6 +349,9 @@ def main(argv: list[str] | None = None) -> None:
     print(table(rates))
     if args.json:
         print(json.dumps(summary(rates)))
+    scaling = measure_scaling(args.scale) if args.scale else None
+    if scaling:
+        print(json.dumps({"scaling": scaling}))
     RESULTS.mkdir(exist_ok=True)
     suffix = "-quick" if args.quick else ""
     path = RESULTS / f"pep-{datetime.now(UTC).date().isoformat()}{suffix}.json"
@@ -306,6 +361,7 @@ def main(argv: list[str] | None = None) -> None:
         "repetitions": reps,
         "rates_per_cpu_s": {name: [round(v, 1) for v in values] for name, values in rates.items()},
         "rates_per_wall_s": {name: [round(v, 1) for v in values] for name, values in wall.items()},
+        "scaling": scaling,
         "environment": environment(load),
     }
     path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
