@@ -21,8 +21,10 @@ lint: setup
 typecheck: setup
 	$(UV) run --frozen mypy --strict src
 
+# The whole suite needs the `ray` extra (tests marked `ray` start a real local Ray); `uv run
+# --extra ray` installs it from the lock on first use.
 pytest: setup
-	$(UV) run --frozen pytest -m "" --durations=15
+	$(UV) run --frozen --extra ray pytest -m "" --durations=15
 
 pytest-fast: setup
 	$(UV) run --frozen pytest
@@ -43,3 +45,4 @@ bench: setup
 	$(UV) run --frozen python -m bench.ledger
 	$(UV) run --frozen python -m bench.privacy
 	$(UV) run --frozen python -m bench.anonymity
+	$(UV) run --frozen python -m bench.pep
