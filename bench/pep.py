@@ -322,10 +322,42 @@ def measure_scaling(size: int) -> dict[str, Any]:
             seconds = time.perf_counter() - start
         figures[f"{workers}_processes_per_s"] = round(size / seconds, 1)
         say(f"scaling: {workers} process(es): {size / seconds:,.0f} transcriptions/s")
+    figures |= _ray_scaling(batch, custodian, move, size)
     many = figures.get(f"{len(ALL_CPUS)}_processes_per_s")
     if many and len(ALL_CPUS) > 1:
         figures["speed_up"] = round(many / figures["1_processes_per_s"], 2)
     return figures
+
+
+def _warm(value: int) -> int:
+    return value
+
+
+def _ray_scaling(batch: Any, custodian: Any, move: dict[str, Any], size: int) -> dict[str, Any]:
+    """The same transcription as Ray tasks on a local Ray with one CPU per core."""
+    import time
+
+    from shugu.pep.parallel import transcrypt_on_ray
+
+    try:
+        import ray
+    except ImportError:
+        say("scaling: Ray is not installed (the ray extra); skipped")
+        return {}
+    os.environ["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = "0"
+    if ALL_CPUS and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(ALL_CPUS))  # Ray's processes inherit the affinity
+    ray.init(num_cpus=len(ALL_CPUS) or 1, include_dashboard=False, log_to_driver=False)
+    try:
+        task = ray.remote(_warm)
+        ray.get([task.remote(i) for i in range(8)])  # start the workers before timing
+        start = time.perf_counter()
+        transcrypt_on_ray(batch, custodian, **move)
+        seconds = time.perf_counter() - start
+    finally:
+        ray.shutdown()
+    say(f"scaling: Ray, {len(ALL_CPUS)} CPUs: {size / seconds:,.0f} transcriptions/s")
+    return {"ray_per_s": round(size / seconds, 1)}
 
 
 def main(argv: list[str] | None = None) -> None:
