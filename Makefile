@@ -45,4 +45,4 @@ bench: setup
 	$(UV) run --frozen python -m bench.ledger
 	$(UV) run --frozen python -m bench.privacy
 	$(UV) run --frozen python -m bench.anonymity
-	$(UV) run --frozen python -m bench.pep
+	$(UV) run --frozen --extra ray python -m bench.pep
