@@ -105,15 +105,7 @@ class EncryptedBatch:
     ) -> EncryptedBatch:
         """Pack ciphertexts (objects, or 64-byte encodings checked for length)."""
         parts = [item.to_bytes() if isinstance(item, ElGamal) else item for item in items]
-        for index, part in enumerate(parts):
-            if len(part) != CT:
-                raise InvalidInputError(
-                    N_("ciphertext {index} must be {expected} bytes, got {length}"),
-                    index=index,
-                    expected=CT,
-                    length=len(part),
-                )
-        return cls(b"".join(parts), public_key)
+        return cls(_join_fixed(parts, CT, _WRONG_CIPHERTEXT), public_key)
 
     @classmethod
     def from_base64(cls, items: Iterable[str], public_key: GroupElement) -> EncryptedBatch:
@@ -143,14 +135,18 @@ def pack_points(points: bytes | Sequence[bytes | GroupElement]) -> bytes:
             )
         return bytes(points)
     parts = [p.to_bytes() if isinstance(p, GroupElement) else p for p in points]
+    return _join_fixed(parts, PT, _WRONG_MESSAGE)
+
+
+_WRONG_CIPHERTEXT = N_("ciphertext {index} must be {expected} bytes, got {length}")
+_WRONG_MESSAGE = N_("message {index} must be {expected} bytes, got {length}")
+
+
+def _join_fixed(parts: Sequence[bytes], size: int, message: str) -> bytes:
+    """`parts` packed, each checked to be `size` bytes (the first that is not is named)."""
     for index, part in enumerate(parts):
-        if len(part) != PT:
-            raise InvalidInputError(
-                N_("message {index} must be {expected} bytes, got {length}"),
-                index=index,
-                expected=PT,
-                length=len(part),
-            )
+        if len(part) != size:
+            raise InvalidInputError(message, index=index, expected=size, length=len(part))
     return b"".join(parts)
 
 
