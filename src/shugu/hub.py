@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 
 from shugu.clock import Clock, SystemClock
 from shugu.db import Database
+from shugu.errors import UnavailableError
 from shugu.home import load_kek
 from shugu.identity import IdentityConfig, IdentityService
 from shugu.ledger import LedgerConfig, LedgerService
-from shugu.pep.service import PepService, load_grants
+from shugu.pep.parallel import usable_cpus
+from shugu.pep.service import PepConfig, PepService, load_grants
 from shugu.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def pep_config(settings: Settings) -> PepConfig:
+    """The PEP service's configuration from the settings (workers 0: the usable CPUs)."""
+    pep = settings.pep
+    workers = pep.workers or usable_cpus()
+    return PepConfig(
+        transcryptors=tuple(pep.transcryptors),
+        max_batch=pep.max_batch,
+        workers=workers,
+        parallel_min=pep.parallel_min,
+        tls_verify=str(pep.tls_ca_file) if pep.tls_ca_file else True,
+    )
 
 
 @dataclass(slots=True)
@@ -56,8 +74,18 @@ class Hub:
         try:
             ledger.open()
             identity.ensure_ca()
-            pep = PepService(db, kek, clock, ledger, load_grants(settings.home / "pep-links.json"))
-            pep.open()
+            pep = PepService(
+                db,
+                kek,
+                clock,
+                ledger,
+                load_grants(settings.home / "pep-links.json"),
+                pep_config(settings),
+            )
+            try:
+                pep.open()
+            except UnavailableError as exc:  # a transcryptor server is down: set up on first use
+                log.warning("pep.setup_deferred", extra={"reason": exc.render("en")})
         except BaseException:
             ledger.close()
             db.dispose()
@@ -67,6 +95,7 @@ class Hub:
     def close(self) -> None:
         """Stop the ledger's writer and release the database connections."""
         if not self.closed:
+            self.pep.close()
             self.ledger.close()
             self.db.dispose()
             self.closed = True

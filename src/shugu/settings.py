@@ -35,6 +35,23 @@ class LedgerSettings(BaseModel):
     """Sign a checkpoint at least this often while entries keep arriving."""
 
 
+class PepSettings(BaseModel):
+    """The transcryptors of polymorphic pseudonymisation (PEP) and how they work."""
+
+    transcryptors: list[str] = Field(default_factory=lambda: ["custodian"])
+    """The chain, in order: ``name`` runs in this process, ``name=URL`` is a transcryptor server
+    (`shugu pep transcryptor up`). Fixed when the PEP system is first set up."""
+    workers: int = Field(default=0, ge=0)
+    """Threads that transcrypt a large batch in parallel (0: the CPUs this process may use)."""
+    parallel_min: int = Field(default=2_000, ge=1)
+    """The smallest batch split over the workers."""
+    max_batch: int = Field(default=10_000, ge=1)
+    """Most ciphertexts one transcription request may carry (raise `max_body_bytes` with it:
+    a ciphertext is 64 bytes, 88 characters in JSON)."""
+    tls_ca_file: Path | None = None
+    """CA bundle to verify transcryptor servers' certificates (default: the system's)."""
+
+
 class Settings(BaseSettings):
     """Settings of a shugu hub and CLI. Every field has a working default for the embedded mode."""
 
@@ -72,6 +89,8 @@ class Settings(BaseSettings):
     """How far in the future a signed request's creation time may lie (clock skew)."""
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     """Ledger checkpoint policy."""
+    pep: PepSettings = Field(default_factory=PepSettings)
+    """Polymorphic pseudonymisation: the transcryptors."""
     certificate_days: int = Field(default=365, ge=1)
     """Validity of participant certificates issued by the hub CA, in days."""
     log_level: str = "INFO"

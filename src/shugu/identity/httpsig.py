@@ -194,6 +194,26 @@ def verify_signature(
         ) from exc
 
 
+def check_fresh(parsed: SignatureInput, now: float, *, max_age: int, max_skew: int) -> None:
+    """Check the request's `created` time against `now` (Unix seconds).
+
+    Raises:
+        AuthenticationError: older than `max_age` seconds, or more than `max_skew` in the future.
+    """
+    age = now - parsed.created
+    if age > max_age:
+        raise AuthenticationError(
+            N_("the request signature has expired: made {age} s ago, {limit} s allowed"),
+            age=int(age),
+            limit=max_age,
+        )
+    if -age > max_skew:
+        raise AuthenticationError(
+            N_("the request signature was created {ahead} s in the future; check the clock"),
+            ahead=int(-age),
+        )
+
+
 SELF_KEY_PREFIX = "key:"
 
 

@@ -354,18 +354,12 @@ class IdentityService:
 
     def _check_fresh(self, parsed: httpsig.SignatureInput) -> datetime:
         now = self._clock.now()
-        age = now.timestamp() - parsed.created
-        if age > self._config.signature_max_age_seconds:
-            raise AuthenticationError(
-                N_("the request signature has expired: made {age} s ago, {limit} s allowed"),
-                age=int(age),
-                limit=self._config.signature_max_age_seconds,
-            )
-        if -age > self._config.signature_max_skew_seconds:
-            raise AuthenticationError(
-                N_("the request signature was created {ahead} s in the future; check the clock"),
-                ahead=int(-age),
-            )
+        httpsig.check_fresh(
+            parsed,
+            now.timestamp(),
+            max_age=self._config.signature_max_age_seconds,
+            max_skew=self._config.signature_max_skew_seconds,
+        )
         return now
 
     @staticmethod

@@ -52,6 +52,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from shugu.errors import InvalidInputError, NotFoundError
 from shugu.i18n import N_
@@ -70,6 +71,7 @@ from shugu.pep.keys import (
 )
 
 __all__ = [
+    "Blinder",
     "DistributedKeys",
     "SessionKeyShare",
     "Transcryptor",
@@ -264,7 +266,20 @@ class DistributedKeys:
         return decrypt_batch(batch, session_keys.secret)
 
 
-def setup_distributed(transcryptors: Sequence[Transcryptor]) -> DistributedKeys:
+class Blinder(Protocol):
+    """A party of the dealer-free set-up: a transcryptor here or behind its own server."""
+
+    @property
+    def name(self) -> str:
+        """Its name in the system."""
+        ...
+
+    def blind(self, partial_public_key: GroupElement) -> GroupElement:
+        """P ↦ bᵢ·P."""
+        ...
+
+
+def setup_distributed(transcryptors: Sequence[Blinder]) -> DistributedKeys:
     """Set up an n-PEP system with no dealer: nobody ever holds the global secret key."""
     names = tuple(t.name for t in transcryptors)
     if not names:

@@ -21,17 +21,29 @@ from shugu.pep.distributed import Transcryptor
 from shugu.pep.factors import PseudonymizationInfo
 from shugu.pep.group import GroupElement, Scalar
 
-__all__ = ["DEFAULT_CHUNK", "transcrypt_on_ray", "transcrypt_parallel", "transcryption_pool"]
+__all__ = [
+    "DEFAULT_CHUNK",
+    "transcrypt_on_ray",
+    "transcrypt_parallel",
+    "transcryption_pool",
+    "usable_cpus",
+]
 
 DEFAULT_CHUNK = 20_000
 """Ciphertexts per task: ~2 s of work per core, small next to a million."""
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 def transcryption_pool(workers: int | None = None) -> ProcessPoolExecutor:
     """A pool of `workers` processes (default: the CPUs this process may use), started with
     ``spawn`` so that no thread or lock of the parent is inherited."""
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
-    count = workers or available
+    count = workers or usable_cpus()
     return ProcessPoolExecutor(max_workers=count, mp_context=multiprocessing.get_context("spawn"))
 
 

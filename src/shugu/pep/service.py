@@ -30,12 +30,13 @@ from __future__ import annotations
 import json
 import logging
 import re
-import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
 
 from shugu.clock import Clock
@@ -51,16 +52,12 @@ from shugu.i18n import N_
 from shugu.identity import Principal
 from shugu.ledger import Event, LedgerService
 from shugu.pep.batch import EncryptedBatch
-from shugu.pep.distributed import (
-    SECRET_BYTES,
-    DistributedKeys,
-    SessionKeyShare,
-    Transcryptor,
-    setup_distributed,
-    transcrypt_chain,
-)
-from shugu.pep.group import G, GroupElement, Scalar
-from shugu.pep.keys import make_blinding_factor
+from shugu.pep.distributed import DistributedKeys, SessionKeyShare, setup_distributed
+from shugu.pep.group import GroupElement, Scalar
+from shugu.pep.ports import LocalTranscryptor, TranscryptorPort
+from shugu.pep.remote import RemoteTranscryptor
+from shugu.pep.sharing import SealedShare, recipient_public_key
+from shugu.pep.store import check_transcryptor_name, load_or_create, row
 from shugu.sealing import KeyEncryptionKey
 
 __all__ = [
@@ -80,10 +77,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SYSTEM_KEY = "pep:system"
-KEY_PREFIX = "pep:"
+CLIENT_KEY = "pep-client"
 NAME = re.compile(r"^[^\x00-\x1f\x7f#]{1,200}$")
-TRANSCRYPTOR_NAME = re.compile(r"^[a-z][a-z0-9-]{0,27}$")
-SEALED_SECRETS_BYTES = 2 * SECRET_BYTES + 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +86,40 @@ class PepConfig:
     """How the hub runs its transcryptors."""
 
     transcryptors: tuple[str, ...] = ("custodian",)
-    """Names of the transcryptors this process runs, in chain order."""
+    """The chain, in order: ``name`` runs in this process, ``name=URL`` is a transcryptor
+    server (`shugu pep transcryptor up`)."""
     max_batch: int = 10_000
     """Most ciphertexts one transcription request may carry (more: 413)."""
+    workers: int = 1
+    """Threads that transcrypt a large batch in parallel."""
+    parallel_min: int = 2_000
+    """The smallest batch split over the workers."""
+    tls_verify: bool | str = True
+    """How to verify transcryptor servers' certificates (a CA bundle path, or the default)."""
+
+    def chain(self) -> tuple[tuple[str, str | None], ...]:
+        """(name, URL or None) of every transcryptor, checked.
+
+        Raises:
+            InvalidInputError: a bad name or URL, or a name given twice.
+        """
+        parsed = []
+        for spec in self.transcryptors:
+            name, sep, url = spec.partition("=")
+            check_transcryptor_name(name.strip())
+            if sep and not url.strip().startswith(("http://", "https://")):
+                raise InvalidInputError(
+                    N_("transcryptor {name}: {url} is not an http:// or https:// URL"),
+                    name=name.strip(),
+                    url=url.strip(),
+                )
+            parsed.append((name.strip(), url.strip() if sep else None))
+        names = [name for name, _ in parsed]
+        if not names or len(set(names)) != len(names):
+            raise InvalidInputError(
+                N_("transcryptor names must be unique, got {names}"), names=", ".join(names)
+            )
+        return tuple(parsed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,19 +236,14 @@ class TranscryptionResult:
 
 @dataclass(frozen=True, slots=True)
 class SessionKeyMaterial:
-    """What a job needs for its session key: every share and the blinded global secret key."""
+    """What a job needs for its session key: every share (sealed to the job's recipient key when
+    it gave one), the blinded global secret key, and the session's public key to check against."""
 
     context: str
     blinded_secret_key: Scalar
-    shares: tuple[SessionKeyShare, ...]
-    public_key: GroupElement = field(init=False)
-    """The session's public key (the key the shares combine to), to check the combination."""
-
-    def __post_init__(self) -> None:
-        secret = self.blinded_secret_key
-        for share in self.shares:
-            secret = secret * share.share
-        object.__setattr__(self, "public_key", secret * G)
+    shares: tuple[SessionKeyShare | SealedShare, ...]
+    public_key: GroupElement
+    """y(c)·G, computed along the chain (each transcryptor multiplies by its kᵢ(c))."""
 
 
 class PepService:
@@ -243,32 +264,42 @@ class PepService:
         self._ledger = ledger
         self._policy = policy
         self._config = config or PepConfig()
-        self._transcryptors: tuple[Transcryptor, ...] = ()
+        self._chain = self._config.chain()
+        self._pool = (
+            ThreadPoolExecutor(self._config.workers, thread_name_prefix="transcrypt")
+            if self._config.workers > 1
+            else None
+        )
+        self._ports: tuple[TranscryptorPort, ...] = ()
         self._system: DistributedKeys | None = None
-        for name in self._config.transcryptors:
-            if not TRANSCRYPTOR_NAME.fullmatch(name):
-                raise InvalidInputError(
-                    N_(
-                        "transcryptor name {name} must be lower-case letters, digits and '-', "
-                        "at most 28"
-                    ),
-                    name=name,
-                )
 
     def __repr__(self) -> str:
         return f"PepService(transcryptors={self._config.transcryptors!r})"
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The transcryptors' names, in chain order."""
+        return tuple(name for name, _ in self._chain)
+
     # -- set-up -------------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Load the sealed secrets, creating them on first start (idempotent)."""
+        """Load the sealed secrets, creating them on first start (idempotent).
+
+        With transcryptor servers in the chain, the first start asks each to blind the set-up
+        point, so they must be reachable then.
+
+        Raises:
+            ConflictError: the system was set up with other transcryptors.
+            UnavailableError: a transcryptor server cannot be reached for the set-up.
+        """
         try:
             self._load_or_create()
         except ConflictError:  # another process created them at the same moment
             self._load_or_create()
 
     def _load_or_create(self) -> None:
-        names = self._config.transcryptors
+        names = self.names
         with self._db.session() as session:
             system_row = session.get(HubKeyRow, SYSTEM_KEY)
             system = None if system_row is None else self._unseal_system(system_row)
@@ -278,46 +309,54 @@ class PepService:
                     stored=", ".join(system.transcryptors),
                     configured=", ".join(names),
                 )
-            transcryptors = tuple(self._load_transcryptor(session, name) for name in names)
-            if system is None:
-                system = setup_distributed(transcryptors)
-                session.add(self._row(SYSTEM_KEY, self._seal_system(system), system.public_key))
-                log.info("pep.keys_created", extra={"transcryptors": list(names)})
-        self._transcryptors, self._system = transcryptors, system
+            client_key = self._client_key(session)
+            ports = tuple(self._port(session, name, url, client_key) for name, url in self._chain)
+        if system is None:
+            system = setup_distributed(ports)
+            with self._db.session() as session:
+                session.add(
+                    row(self._clock, SYSTEM_KEY, self._seal_system(system), system.public_key)
+                )
+            log.info("pep.keys_created", extra={"transcryptors": list(names)})
+        for port in self._ports:
+            port.close()
+        self._ports, self._system = ports, system
 
-    def _load_transcryptor(self, session: Session, name: str) -> Transcryptor:
-        row = session.get(HubKeyRow, KEY_PREFIX + name)
-        return self._create(session, name) if row is None else self._unseal(name, row)
-
-    def _row(self, name: str, sealed: bytes, public: GroupElement) -> HubKeyRow:
-        return HubKeyRow(
-            name=name,
-            sealed_private_key=sealed,
-            public_key=public.to_bytes(),
-            certificate_pem="",
-            created_at=self._clock.now(),
+    def _port(
+        self, session: Session, name: str, url: str | None, client_key: Ed25519PrivateKey
+    ) -> TranscryptorPort:
+        if url is not None:
+            return RemoteTranscryptor(name, url, client_key, verify=self._config.tls_verify)
+        transcryptor, _ = load_or_create(session, self._kek, self._clock, name)
+        return LocalTranscryptor(
+            transcryptor,
+            self._pool,
+            workers=self._config.workers,
+            parallel_min=self._config.parallel_min,
         )
 
-    def _create(self, session: Session, name: str) -> Transcryptor:
-        pseudonymization, encryption = (
-            secrets.token_bytes(SECRET_BYTES),
-            secrets.token_bytes(SECRET_BYTES),
+    def _client_key(self, session: Session) -> Ed25519PrivateKey:
+        found = session.get(HubKeyRow, CLIENT_KEY)
+        if found is not None:
+            raw = self._kek.open(found.sealed_private_key, purpose="pep-client")
+            return Ed25519PrivateKey.from_private_bytes(raw)
+        key = Ed25519PrivateKey.generate()
+        sealed = self._kek.seal(key.private_bytes_raw(), purpose="pep-client")
+        session.add(
+            HubKeyRow(
+                name=CLIENT_KEY,
+                sealed_private_key=sealed,
+                public_key=key.public_key().public_bytes_raw(),
+                certificate_pem="",
+                created_at=self._clock.now(),
+            )
         )
-        blinding = make_blinding_factor()
-        sealed = self._kek.seal(
-            pseudonymization + encryption + blinding.to_bytes(), purpose=f"pep-transcryptor:{name}"
-        )
-        session.add(self._row(KEY_PREFIX + name, sealed, blinding * G))
-        return Transcryptor(name, pseudonymization, encryption, blinding)
+        return key
 
-    def _unseal(self, name: str, row: HubKeyRow) -> Transcryptor:
-        raw = self._kek.open(row.sealed_private_key, purpose=f"pep-transcryptor:{name}")
-        if len(raw) != SEALED_SECRETS_BYTES:
-            raise InvalidInputError(N_("a sealed secret is damaged or of an unknown format"))
-        blinding = Scalar(raw[2 * SECRET_BYTES :])
-        return Transcryptor(
-            name, raw[:SECRET_BYTES], raw[SECRET_BYTES : 2 * SECRET_BYTES], blinding
-        )
+    def client_public_key(self) -> bytes:
+        """The hub's PEP client key (Ed25519, public): what transcryptor servers must trust."""
+        with self._db.session() as session:
+            return self._client_key(session).public_key().public_bytes_raw()
 
     def _seal_system(self, system: DistributedKeys) -> bytes:
         document = {
@@ -326,10 +365,10 @@ class PepService:
         }
         return self._kek.seal(json.dumps(document).encode(), purpose="pep-system")
 
-    def _unseal_system(self, row: HubKeyRow) -> DistributedKeys:
-        document = json.loads(self._kek.open(row.sealed_private_key, purpose="pep-system"))
+    def _unseal_system(self, found: HubKeyRow) -> DistributedKeys:
+        document = json.loads(self._kek.open(found.sealed_private_key, purpose="pep-system"))
         return DistributedKeys(
-            GroupElement(row.public_key),
+            GroupElement(found.public_key),
             Scalar.from_hex(document["blinded_secret_key"]),
             tuple(document["transcryptors"]),
         )
@@ -337,6 +376,13 @@ class PepService:
     def use_policy(self, policy: LinkPolicy) -> None:
         """Replace the link policy (the operator reloaded its grants; tests)."""
         self._policy = policy
+
+    def close(self) -> None:
+        """Close connections to transcryptor servers and stop the worker threads."""
+        for port in self._ports:
+            port.close()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
     # -- operations ---------------------------------------------------------------------------
 
@@ -394,6 +440,7 @@ class PepService:
                 invalid point (nothing is recorded).
             PayloadTooLargeError: more than `max_batch` ciphertexts.
             ForbiddenError: the policy refuses.
+            UnavailableError: a transcryptor server cannot be reached (nothing is recorded).
         """
         for name, what in ((job, "job"), (domain_to, "domain"), (domain_from, "domain")):
             if name is not None:
@@ -402,57 +449,61 @@ class PepService:
         count = self._check_count(ciphertexts)
         self._authorise(caller, job, (domain_from, domain_to))
         batch = EncryptedBatch(ciphertexts, self._keys().public_key)
-        out = (
-            transcrypt_chain(
+        for port in self._ports:
+            batch = port.transcrypt(
                 batch,
-                self._transcryptors,
                 domain_from=domain_from,
                 domain_to=domain_to,
-                session_from=None,
                 session_to=context,
+                shuffle=shuffle,
+                job=job,
+                on_behalf_of=caller.participant_id,
             )
-            if shuffle
-            else self._in_order(batch, domain_from, domain_to, context)
-        )
         payload = {
             "count": count,
             "domain_from": domain_from,
             "domain_to": domain_to,
             "session": session,
             "shuffled": shuffle,
-            "transcryptors": list(out.route),
+            "transcryptors": list(batch.route),
         }
         index = self._record(caller, "pep.transcription", job, payload)
-        return TranscryptionResult(out, context, index)
+        return TranscryptionResult(batch, context, index)
 
-    def _in_order(
-        self, batch: EncryptedBatch, domain_from: str | None, domain_to: str, context: str
-    ) -> EncryptedBatch:
-        for transcryptor in self._transcryptors:
-            batch = transcryptor.transcrypt(
-                batch,
-                domain_from=domain_from,
-                domain_to=domain_to,
-                session_from=None,
-                session_to=context,
-                shuffle=False,
-            )
-        return batch
-
-    def session_key(self, caller: Principal, *, job: str, session: str) -> SessionKeyMaterial:
+    def session_key(
+        self, caller: Principal, *, job: str, session: str, recipient: bytes | None = None
+    ) -> SessionKeyMaterial:
         """Every transcryptor's share of the job session's key, if the policy lets `caller` act
         for `job`; recorded as `pep.session_key.issued`.
 
+        With `recipient` (the job's X25519 public key) every share is sealed to it, so that the
+        hub relaying them cannot read them; a chain with transcryptor servers requires it.
+
         Raises:
-            InvalidInputError: bad names.
+            InvalidInputError: bad names or recipient key, or no recipient key for a chain with
+                transcryptor servers.
             ForbiddenError: the policy refuses.
+            UnavailableError: a transcryptor server cannot be reached (nothing is recorded).
         """
         context = session_context(job, session)
+        if recipient is not None:
+            recipient_public_key(recipient)
         self._authorise(caller, job, ())
-        shares = tuple(t.session_key_share(context) for t in self._transcryptors)
-        payload = {"session": session, "transcryptors": [s.transcryptor for s in shares]}
+        point = self._keys().public_key
+        shares: list[SessionKeyShare | SealedShare] = []
+        for port in self._ports:
+            answer = port.session_key_share(
+                context, point, recipient, job=job, on_behalf_of=caller.participant_id
+            )
+            shares.append(answer.share)
+            point = answer.public_key
+        payload: dict[str, Any] = {
+            "session": session,
+            "transcryptors": [s.transcryptor for s in shares],
+            "recipient_key": None if recipient is None else recipient.hex(),
+        }
         self._record(caller, "pep.session_key.issued", job, payload)
-        return SessionKeyMaterial(context, self._keys().blinded_secret_key, shares)
+        return SessionKeyMaterial(context, self._keys().blinded_secret_key, tuple(shares), point)
 
     def _record(self, caller: Principal, type_: str, job: str, payload: dict[str, Any]) -> int:
         event = Event(type_, caller.participant_id, (job,), payload, caller.evidence)

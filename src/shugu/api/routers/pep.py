@@ -15,6 +15,8 @@ from shugu.api.auth import hub_state, require, roles_doc
 from shugu.errors import InvalidInputError
 from shugu.i18n import N_
 from shugu.identity import Principal, Role
+from shugu.pep.distributed import SessionKeyShare
+from shugu.pep.sharing import SealedShare
 
 router = APIRouter(prefix="/v1/pep", tags=["pep"])
 
@@ -57,17 +59,23 @@ class TranscryptOut(BaseModel):
 
 
 class SessionKeyIn(BaseModel):
-    """Which job session's key."""
+    """Which job session's key, and the job's one-time X25519 key to seal the shares to."""
 
     job: str = Name
     session: str = Name
+    recipient_key: str | None = Field(default=None, min_length=64, max_length=64)
+    """Hex of a 32-byte X25519 public key; required when a transcryptor runs as its own server.
+    Without it the shares come in clear (the hub, which runs every transcryptor, sees them)."""
 
 
 class ShareOut(BaseModel):
-    """One transcryptor's share kᵢ·bᵢ (hex)."""
+    """One transcryptor's share kᵢ·bᵢ: in clear (hex) or sealed to the recipient key (base64 of
+    an RFC 9180 HPKE ciphertext, info ``shugu-pep-session-key-share-v1 ‖ 0 ‖ name ‖ 0 ‖
+    context``)."""
 
     transcryptor: str
-    share: str
+    share: str | None = None
+    sealed: str | None = None
 
 
 class SessionKeyOut(BaseModel):
@@ -86,6 +94,20 @@ def _decode(text: str) -> bytes:
         return base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
         raise InvalidInputError(N_("ciphertexts must be standard base64")) from None
+
+
+def _hex(text: str) -> bytes:
+    try:
+        return bytes.fromhex(text)
+    except ValueError:
+        raise InvalidInputError(N_("{what} must be hexadecimal"), what="recipient_key") from None
+
+
+def _share(share: SessionKeyShare | SealedShare) -> ShareOut:
+    if isinstance(share, SealedShare):
+        sealed = base64.b64encode(share.sealed).decode()
+        return ShareOut(transcryptor=share.transcryptor, sealed=sealed)
+    return ShareOut(transcryptor=share.transcryptor, share=share.share.hex())
 
 
 @router.get("/public-key", response_model=PublicKeyOut)
@@ -129,16 +151,15 @@ async def transcrypt(request: Request, caller: Transcriber, body: TranscryptIn) 
 async def session_key(request: Request, caller: JobRunner, body: SessionKeyIn) -> SessionKeyOut:
     """Every transcryptor's share of the job session's key, if the link policy allows."""
     pep = hub_state(request).hub.pep
+    recipient = None if body.recipient_key is None else _hex(body.recipient_key)
     material = await run_in_threadpool(
-        lambda: pep.session_key(caller, job=body.job, session=body.session)
+        lambda: pep.session_key(caller, job=body.job, session=body.session, recipient=recipient)
     )
     return SessionKeyOut(
         job=body.job,
         session=body.session,
         context=material.context,
         blinded_secret_key=material.blinded_secret_key.hex(),
-        shares=[
-            ShareOut(transcryptor=s.transcryptor, share=s.share.hex()) for s in material.shares
-        ],
+        shares=[_share(share) for share in material.shares],
         public_key=material.public_key.hex(),
     )
