@@ -38,6 +38,7 @@ PUBLIC_ROUTES = frozenset(
         "/ledger/proof/inclusion",
         "/ledger/proof/consistency",
         "/v1/pep/public-key",
+        "/v1/pep/client-key",
     }
 )
 """Routes anyone may call. An application is public but must be signed by the key it registers."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from shugu.cli.context import CliContext, context_of
-from shugu.cli.output import JsonFlag, fields, guard, out, print_json, run
+from shugu.cli.output import JsonFlag, err, fields, guard, out, print_json, run
 from shugu.errors import InvalidInputError
 from shugu.i18n import N_, _
 
@@ -115,8 +115,26 @@ def keygen(
         [
             (_("global public key", cli.lang), info["public_key"]),
             (_("transcryptors", cli.lang), ", ".join(info["transcryptors"])),
+            (_("hub client key (for transcryptor servers)", cli.lang), info["client_key"]),
         ],
     )
+
+
+@app.command("hub-key")
+def hub_key(ctx: typer.Context, json_output: JsonFlag = False) -> None:
+    """The hub's client key, for `shugu pep transcryptor init --hub-key`. / 枢纽客户端公钥。"""
+    cli = context_of(ctx)
+
+    async def work() -> str:
+        async with cli.client() as client:
+            body = await client.request("GET", "/v1/pep/client-key")
+        return str(body["client_key"])
+
+    key = run(cli.lang, work)
+    if json_output:
+        print_json({"client_key": key})
+        return
+    out.print(key)
 
 
 @app.command()
@@ -214,14 +232,23 @@ def session_key(
 
     async def work() -> dict[str, str]:
         from shugu.pep.group import G, GroupElement, Scalar
+        from shugu.pep.sharing import RecipientKey, SealedShare
 
+        recipient = RecipientKey.generate()
+        request = {"job": job, "session": session, "recipient_key": recipient.public_bytes.hex()}
         async with cli.client(cli.identity()) as client:
-            body = await client.request(
-                "POST", "/v1/pep/session-key", json={"job": job, "session": session}
-            )
+            body = await client.request("POST", "/v1/pep/session-key", json=request)
         secret = Scalar.from_hex(body["blinded_secret_key"])
         for share in body["shares"]:
-            secret = secret * Scalar.from_hex(share["share"])
+            if share.get("sealed") is None:
+                raise InvalidInputError(
+                    N_("the hub sent the share of {transcryptor} unsealed"),
+                    transcryptor=str(share.get("transcryptor")),
+                )
+            sealed = SealedShare(
+                share["transcryptor"], body["context"], base64.b64decode(share["sealed"])
+            )
+            secret = secret * recipient.open(sealed).share
         public = GroupElement.from_hex(body["public_key"])
         if secret * G != public:
             raise InvalidInputError(N_("the session key shares do not combine to the session key"))
@@ -315,3 +342,131 @@ def bench(
         print_json(figures)
         return
     fields(_("PEP benchmark (one core, per CPU-second)", cli.lang), list(figures.items()))
+
+
+transcryptor_app = typer.Typer(
+    help="A transcryptor run by its own party. / 由独立一方运行的转密器。", no_args_is_help=True
+)
+app.add_typer(transcryptor_app, name="transcryptor")
+
+
+@transcryptor_app.command("init")
+def transcryptor_init(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(help="Its name in the PEP system (as the hub lists it).")],
+    hub_key: Annotated[
+        str, typer.Option("--hub-key", help="The hub's client key (`shugu pep keygen`), hex.")
+    ],
+    json_output: JsonFlag = False,
+) -> None:
+    """Set up a transcryptor in a home of its own: its key, database, secrets and ledger.
+    / 在独立的主目录中设置转密器。"""
+    cli = context_of(ctx)
+
+    def work() -> dict[str, Any]:
+        from shugu.api.transcryptor import open_host
+        from shugu.errors import ConflictError
+        from shugu.home import Home
+        from shugu.pep.server import CONFIG_FILE, TranscryptorConfig, write_config
+        from shugu.sealing import KeyEncryptionKey
+
+        try:
+            key = bytes.fromhex(hub_key)
+        except ValueError:
+            raise InvalidInputError(N_("{what} must be hexadecimal"), what="--hub-key") from None
+        TranscryptorConfig(name, key)
+        home = Home(cli.settings.home)
+        if home.is_initialised():
+            raise ConflictError(
+                N_("{home} is already initialised; a transcryptor needs a home of its own"),
+                home=str(home.root),
+            )
+        secret = cli.settings.secret_key
+        home.create(
+            None if secret is None else KeyEncryptionKey.from_text(secret.get_secret_value())
+        )
+        write_config(home.root, name, key)
+        host = open_host(cli.settings)
+        try:
+            info = host.info()
+        finally:
+            host.close()
+            host.ledger.close()
+        return {"name": info["name"], "hub_key": info["hub_key"], "config": CONFIG_FILE}
+
+    shown = guard(cli.lang, work)
+    if json_output:
+        print_json(shown)
+        return
+    out.print(
+        _(
+            "transcryptor {name} is set up; serve it: shugu --home {home} pep transcryptor up",
+            cli.lang,
+            name=shown["name"],
+            home=str(cli.settings.home),
+        )
+    )
+
+
+@transcryptor_app.command("show")
+def transcryptor_show(ctx: typer.Context, json_output: JsonFlag = False) -> None:
+    """Its name, the hub it answers, whether it joined a system, its ledger size.
+    / 显示转密器状态。"""
+    cli = context_of(ctx)
+
+    def work() -> dict[str, Any]:
+        from shugu.api.transcryptor import open_host
+
+        host = open_host(cli.settings)
+        try:
+            return host.info() | {"ledger_size": host.ledger.size()}
+        finally:
+            host.close()
+            host.ledger.close()
+
+    info = guard(cli.lang, work)
+    if json_output:
+        print_json(info)
+        return
+    fields(
+        _("transcryptor {name}", cli.lang, name=info["name"]),
+        [
+            (_("hub client key", cli.lang), info["hub_key"]),
+            (
+                _("joined a PEP system", cli.lang),
+                _("yes", cli.lang) if info["joined"] else _("no", cli.lang),
+            ),
+            (_("ledger entries", cli.lang), str(info["ledger_size"])),
+        ],
+    )
+
+
+@transcryptor_app.command("up")
+def transcryptor_up(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Serve the transcryptor over HTTP(S) for its hub. / 启动转密器服务。"""
+    import uvicorn
+
+    from shugu.api.transcryptor import create_transcryptor_app, open_host
+    from shugu.log import configure_logging
+
+    cli = context_of(ctx)
+    settings = cli.settings
+    configure_logging(settings.log_level, json_lines=settings.log_json)
+    application = guard(cli.lang, lambda: create_transcryptor_app(settings, open_host(settings)))
+    tls = settings.tls_cert_file is not None and settings.tls_key_file is not None
+    bind_host, bind_port = host or settings.host, port if port is not None else settings.port
+    url = f"{'https' if tls else 'http'}://{bind_host}:{bind_port}"
+    err.print(_("serving {url}", cli.lang, url=url))
+    uvicorn.run(
+        application,
+        host=bind_host,
+        port=bind_port,
+        log_config=None,
+        access_log=False,
+        ssl_certfile=str(settings.tls_cert_file) if tls else None,
+        ssl_keyfile=str(settings.tls_key_file) if tls else None,
+    )

@@ -332,5 +332,6 @@ class TranscryptorHost:
         evidence: RequestEvidence,
     ) -> None:
         subjects = (job,) if job else ()
-        event = Event(type_, self._hub_key_id, subjects, payload, evidence)
+        # the actor column holds participant ids; the hub's key id is in the evidence's keyid
+        event = Event(type_, None, subjects, payload, evidence)
         self._ledger.record(session, [event])

@@ -272,6 +272,7 @@ class PepService:
         )
         self._ports: tuple[TranscryptorPort, ...] = ()
         self._system: DistributedKeys | None = None
+        self._client_public = b""
 
     def __repr__(self) -> str:
         return f"PepService(transcryptors={self._config.transcryptors!r})"
@@ -312,7 +313,12 @@ class PepService:
             client_key = self._client_key(session)
             ports = tuple(self._port(session, name, url, client_key) for name, url in self._chain)
         if system is None:
-            system = setup_distributed(ports)
+            try:
+                system = setup_distributed(ports)
+            except BaseException:
+                for port in ports:
+                    port.close()
+                raise
             with self._db.session() as session:
                 session.add(
                     row(self._clock, SYSTEM_KEY, self._seal_system(system), system.public_key)
@@ -321,6 +327,7 @@ class PepService:
         for port in self._ports:
             port.close()
         self._ports, self._system = ports, system
+        self._client_public = client_key.public_key().public_bytes_raw()
 
     def _port(
         self, session: Session, name: str, url: str | None, client_key: Ed25519PrivateKey
@@ -355,8 +362,10 @@ class PepService:
 
     def client_public_key(self) -> bytes:
         """The hub's PEP client key (Ed25519, public): what transcryptor servers must trust."""
-        with self._db.session() as session:
-            return self._client_key(session).public_key().public_bytes_raw()
+        if not self._client_public:
+            with self._db.session() as session:
+                self._client_public = self._client_key(session).public_key().public_bytes_raw()
+        return self._client_public
 
     def _seal_system(self, system: DistributedKeys) -> bytes:
         document = {

@@ -32,6 +32,8 @@ class PublicKeyOut(BaseModel):
 
     public_key: str
     transcryptors: list[str]
+    client_key: str
+    """The hub's PEP client key (Ed25519, hex): transcryptor servers answer only it."""
 
 
 class TranscryptIn(BaseModel):
@@ -111,10 +113,30 @@ def _share(share: SessionKeyShare | SealedShare) -> ShareOut:
 
 
 @router.get("/public-key", response_model=PublicKeyOut)
-def public_key(request: Request) -> PublicKeyOut:
+async def public_key(request: Request) -> PublicKeyOut:
     """The global public key holders encrypt their pseudonyms to."""
-    info = hub_state(request).hub.pep.public_info()
-    return PublicKeyOut(public_key=info.public_key.hex(), transcryptors=list(info.transcryptors))
+    pep = hub_state(request).hub.pep
+    info = await run_in_threadpool(pep.public_info)
+    client_key = await run_in_threadpool(pep.client_public_key)
+    return PublicKeyOut(
+        public_key=info.public_key.hex(),
+        transcryptors=list(info.transcryptors),
+        client_key=client_key.hex(),
+    )
+
+
+class ClientKeyOut(BaseModel):
+    """The hub's PEP client key (Ed25519, hex)."""
+
+    client_key: str
+
+
+@router.get("/client-key", response_model=ClientKeyOut)
+async def client_key(request: Request) -> ClientKeyOut:
+    """The key the hub signs its calls to transcryptor servers with (available before the PEP
+    system is set up, so that the servers can be told to trust it first)."""
+    pep = hub_state(request).hub.pep
+    return ClientKeyOut(client_key=(await run_in_threadpool(pep.client_public_key)).hex())
 
 
 @router.post(

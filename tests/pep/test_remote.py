@@ -1,0 +1,335 @@
+"""A transcryptor in its own process (here: its own home, key, database and HTTP server) in the
+hub's chain: the cross-holder property through it, shares sealed to the job, its own ledger, and
+what it refuses (other signers, replays, unsealed shares, a second set-up, a batch it already
+transcrypted); a server that is down or misnamed fails clearly and records nothing."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import delete
+
+from shugu.client import SigningAuth, applicant_auth
+from shugu.errors import ConflictError, InvalidInputError, UnavailableError
+from shugu.home import load_kek
+from shugu.hub import Hub
+from shugu.hubkeys import HubKeyRow
+from shugu.identity import Principal, Role
+from shugu.identity.httpsig import self_key_id
+from shugu.pep import G, GroupElement, Scalar
+from shugu.pep.distributed import SessionKeyShare
+from shugu.pep.holder import (
+    decrypt_pseudonyms,
+    encrypt_identifiers,
+    pack_ciphertexts,
+    unpack_ciphertexts,
+)
+from shugu.pep.remote import PREFIX, RemoteTranscryptor
+from shugu.pep.service import LinkRequest, PepConfig, PepService
+from shugu.pep.sharing import RecipientKey, SealedShare
+from tests.pep.conftest import Served, serve, transcryptor_settings
+
+HOLDER_A = Principal("01HOLDERA", "holder-a", frozenset({Role.HOLDER}))
+HOLDER_B = Principal("01HOLDERB", "holder-b", frozenset({Role.HOLDER}))
+RUNNER = Principal("01RUNNER", "runner", frozenset({Role.COMPUTE_PROVIDER}))
+
+
+class AllowAll:
+    def allows(self, request: LinkRequest) -> bool:
+        return True
+
+
+def _service(hub: Hub, *chain: str, workers: int = 1) -> PepService:
+    with hub.db.session() as session:  # a system of its own, not the hub's
+        session.execute(delete(HubKeyRow).where(HubKeyRow.name.like("pep:%")))
+    config = PepConfig(transcryptors=chain, workers=workers, parallel_min=8)
+    service = PepService(hub.db, load_kek(hub.settings), hub.clock, hub.ledger, AllowAll(), config)
+    service.open()
+    return service
+
+
+@pytest.fixture
+def chained(hub: Hub, auditor: Served) -> Iterator[PepService]:
+    service = _service(hub, "custodian", f"auditor={auditor.url}")
+    yield service
+    service.close()
+
+
+def _pseudonyms(service: PepService, holder: Principal, ids: list[str], job: str) -> list[str]:
+    public = service.public_info().public_key
+    data, _ = unpack_ciphertexts(encrypt_identifiers(ids, public))
+    out = service.transcrypt(
+        holder,
+        job=job,
+        domain_from=None,
+        domain_to=job,
+        session="s1",
+        ciphertexts=data,
+        shuffle=False,
+    )
+    assert out.batch.route == ("custodian", "auditor")
+    recipient = RecipientKey.generate()
+    material = service.session_key(RUNNER, job=job, session="s1", recipient=recipient.public_bytes)
+    secret = material.blinded_secret_key
+    for share in material.shares:
+        assert isinstance(share, SealedShare)  # the hub relays what it cannot read
+        secret = secret * recipient.open(share).share
+    assert secret * G == material.public_key == out.batch.public_key
+    texts = pack_ciphertexts(out.batch.ciphertexts, [True] * len(ids))
+    return [p for p in decrypt_pseudonyms(texts, secret) if p is not None]
+
+
+def test_cross_holder_pseudonyms_through_a_transcryptor_server(
+    chained: PepService, auditor: Served
+) -> None:
+    a = _pseudonyms(chained, HOLDER_A, ["110101-X", "p-2", "q-3"], "study-1")
+    b = _pseudonyms(chained, HOLDER_B, [" 110101-x ", "P-2", "q-3"], "study-1")
+    other = _pseudonyms(chained, HOLDER_B, ["110101-X", "p-2", "q-3"], "study-2")
+    assert a == b
+    assert not set(a) & set(other)
+    # the transcryptor kept its own record: joined once, two transcriptions and two shares per
+    # job pseudonym run, no ciphertext or share in it
+    entries = [
+        json.loads(line.split("\t", 2)[2])
+        for line in auditor.host.ledger.export(0, auditor.host.ledger.size())
+    ]
+    types = [entry["type"] for entry in entries]
+    assert types.count("pep.transcryptor.joined") == 1
+    assert types.count("pep.transcryptor.transcription") == 3
+    assert types.count("pep.transcryptor.share_issued") == 3
+    transcription = next(e for e in entries if e["type"] == "pep.transcryptor.transcription")
+    assert transcription["payload"]["count"] == 3
+    assert transcription["payload"]["on_behalf_of"] == "01HOLDERA"
+    assert transcription["subjects"] == ["study-1"]
+
+
+def test_the_shuffled_chain_still_decrypts_to_the_same_set(chained: PepService) -> None:
+    ids = [f"person-{i}" for i in range(40)]
+    public = chained.public_info().public_key
+    data, _ = unpack_ciphertexts(encrypt_identifiers(ids, public))
+    ordered = chained.transcrypt(
+        HOLDER_A,
+        job="j",
+        domain_from=None,
+        domain_to="j",
+        session="s",
+        ciphertexts=data,
+        shuffle=False,
+    )
+    shuffled = chained.transcrypt(
+        HOLDER_A, job="j", domain_from=None, domain_to="j", session="s", ciphertexts=data
+    )
+    assert shuffled.batch.ciphertexts != ordered.batch.ciphertexts
+    recipient = RecipientKey.generate()
+    material = chained.session_key(RUNNER, job="j", session="s", recipient=recipient.public_bytes)
+    secret = material.blinded_secret_key
+    for share in material.shares:
+        assert isinstance(share, SealedShare)
+        secret = secret * recipient.open(share).share
+    texts = [pack_ciphertexts(b.batch.ciphertexts, [True] * 40) for b in (ordered, shuffled)]
+    assert sorted(decrypt_pseudonyms(texts[0], secret)) == sorted(
+        decrypt_pseudonyms(texts[1], secret)
+    )
+
+
+def test_a_session_key_without_a_recipient_key_is_refused_and_not_recorded(
+    chained: PepService, hub: Hub
+) -> None:
+    before = hub.ledger.size()
+    with pytest.raises(InvalidInputError, match="recipient key"):
+        chained.session_key(RUNNER, job="j", session="s")
+    assert hub.ledger.size() == before
+
+
+def test_a_share_opens_only_for_its_recipient_transcryptor_and_session(
+    chained: PepService,
+) -> None:
+    recipient, stranger = RecipientKey.generate(), RecipientKey.generate()
+    material = chained.session_key(RUNNER, job="j", session="s", recipient=recipient.public_bytes)
+    sealed = material.shares[1]
+    assert isinstance(sealed, SealedShare) and sealed.transcryptor == "auditor"
+    with pytest.raises(InvalidInputError, match="does not open"):
+        stranger.open(sealed)
+    with pytest.raises(InvalidInputError, match="does not open"):
+        recipient.open(SealedShare("custodian", sealed.session, sealed.sealed))
+    with pytest.raises(InvalidInputError, match="does not open"):
+        recipient.open(SealedShare("auditor", "j#other", sealed.sealed))
+    with pytest.raises(InvalidInputError, match="32 bytes"):
+        chained.session_key(RUNNER, job="j", session="s", recipient=b"short")
+
+
+def test_the_server_answers_only_its_hub_once_per_request(hub: Hub, auditor: Served) -> None:
+    stranger = Ed25519PrivateKey.generate()
+    with httpx.Client(base_url=auditor.url, auth=applicant_auth(stranger)) as client:
+        response = client.get(PREFIX)
+    assert response.status_code == 401
+    assert "answers only its hub" in response.json()["detail"]
+    with httpx.Client(base_url=auditor.url) as client:
+        assert client.get(PREFIX).status_code == 401  # unsigned
+        assert client.get("/health").json() == {"status": "ok"}
+    # a replayed request (same nonce and signature) is refused
+    key = _hub_key(hub)
+    auth = SigningAuth(key, self_key_id(key.public_key().public_bytes_raw()))
+    with httpx.Client(base_url=auditor.url, auth=auth) as client:
+        first = client.get(PREFIX)
+        assert first.status_code == 200 and first.json()["name"] == "auditor"
+        headers = {
+            k: first.request.headers[k] for k in ("signature-input", "signature", "content-digest")
+        }
+    with httpx.Client(base_url=auditor.url) as client:
+        replay = client.get(PREFIX, headers=headers)
+    assert replay.status_code == 401 and "replay" in replay.json()["detail"]
+
+
+def _hub_key(hub: Hub) -> Ed25519PrivateKey:
+    with hub.db.session() as session:
+        row = session.get(HubKeyRow, "pep-client")
+        assert row is not None
+        raw = load_kek(hub.settings).open(row.sealed_private_key, purpose="pep-client")
+    return Ed25519PrivateKey.from_private_bytes(raw)
+
+
+def test_the_server_blinds_only_the_set_up_point(
+    chained: PepService, hub: Hub, auditor: Served
+) -> None:
+    remote = RemoteTranscryptor("auditor", auditor.url, _hub_key(hub))
+    try:
+        with pytest.raises(ConflictError, match="already belongs to a PEP system"):
+            remote.blind(GroupElement.random())
+        assert remote.info()["joined"] is True
+    finally:
+        remote.close()
+
+
+def test_a_batch_the_server_already_transcrypted_is_refused(
+    chained: PepService, hub: Hub, auditor: Served
+) -> None:
+    public = chained.public_info().public_key
+    data, _ = unpack_ciphertexts(encrypt_identifiers(["a", "b"], public))
+    out = chained.transcrypt(
+        HOLDER_A, job="j", domain_from=None, domain_to="j", session="s", ciphertexts=data
+    )
+    remote = RemoteTranscryptor("auditor", auditor.url, _hub_key(hub))
+    try:
+        with pytest.raises(UnavailableError, match="already transcrypted"):
+            remote.transcrypt(
+                out.batch,
+                domain_from=None,
+                domain_to="j",
+                session_to="j#s",
+                shuffle=True,
+                job="j",
+                on_behalf_of="x",
+            )
+    finally:
+        remote.close()
+
+
+def test_a_server_that_is_down_fails_clearly_and_records_nothing(
+    hub: Hub, tmp_path: Path, transcryptor_db: str
+) -> None:
+    settings = transcryptor_settings(tmp_path / "t2", transcryptor_db)
+    server, thread, served = serve(settings, "auditor", hub.pep.client_public_key())
+    service = _service(hub, "custodian", f"auditor={served.url}")
+    public = service.public_info().public_key
+    server.should_exit = True
+    thread.join(timeout=10)
+    data, _ = unpack_ciphertexts(encrypt_identifiers(["a"], public))
+    before = hub.ledger.size()
+    with pytest.raises(UnavailableError, match="cannot be reached"):
+        service.transcrypt(
+            HOLDER_A, job="j", domain_from=None, domain_to="j", session="s", ciphertexts=data
+        )
+    with pytest.raises(UnavailableError, match="cannot be reached"):
+        service.session_key(
+            RUNNER, job="j", session="s", recipient=RecipientKey.generate().public_bytes
+        )
+    assert hub.ledger.size() == before
+    service.close()
+
+
+def test_set_up_waits_for_a_server_that_is_down_and_names_a_wrong_one(
+    hub: Hub, auditor: Served
+) -> None:
+    with hub.db.session() as session:
+        session.execute(delete(HubKeyRow).where(HubKeyRow.name.like("pep:%")))
+    config = PepConfig(transcryptors=("custodian", "auditor=http://127.0.0.1:9"))
+    service = PepService(hub.db, load_kek(hub.settings), hub.clock, hub.ledger, AllowAll(), config)
+    with pytest.raises(UnavailableError, match="cannot be reached"):
+        service.open()
+    with pytest.raises(UnavailableError, match="cannot be reached"):
+        service.public_info()  # tries again on use
+    with hub.db.session() as session:
+        assert session.get(HubKeyRow, "pep:system") is None  # no half-made system
+    misnamed = PepConfig(transcryptors=("custodian", f"other={auditor.url}"))
+    service = PepService(
+        hub.db, load_kek(hub.settings), hub.clock, hub.ledger, AllowAll(), misnamed
+    )
+    with pytest.raises(UnavailableError, match="is auditor, not other"):
+        service.open()
+
+
+def test_bad_chain_configurations_are_refused() -> None:
+    for chain, message in (
+        (("custodian", "auditor=ftp://x"), "not an http"),
+        (("custodian", "custodian"), "unique"),
+        (("Bad Name",), "lower-case"),
+        ((), "unique"),
+    ):
+        with pytest.raises(InvalidInputError, match=message):
+            PepConfig(transcryptors=chain).chain()
+
+
+def test_worker_threads_give_the_same_batch_as_one_thread(hub: Hub) -> None:
+    one = _service(hub, "custodian")
+    public = one.public_info().public_key
+    data, _ = unpack_ciphertexts(encrypt_identifiers([f"id-{i}" for i in range(100)], public))
+    single = one.transcrypt(
+        HOLDER_A,
+        job="j",
+        domain_from=None,
+        domain_to="j",
+        session="s",
+        ciphertexts=data,
+        shuffle=False,
+    )
+    # same secrets (same database rows), two worker threads, batches from 8 split
+    config = PepConfig(transcryptors=("custodian",), workers=2, parallel_min=8)
+    two = PepService(hub.db, load_kek(hub.settings), hub.clock, hub.ledger, AllowAll(), config)
+    two.open()
+    threaded = two.transcrypt(
+        HOLDER_A,
+        job="j",
+        domain_from=None,
+        domain_to="j",
+        session="s",
+        ciphertexts=data,
+        shuffle=False,
+    )
+    assert threaded.batch.ciphertexts == single.batch.ciphertexts
+    shuffled = two.transcrypt(
+        HOLDER_A, job="j", domain_from=None, domain_to="j", session="s", ciphertexts=data
+    )
+    assert sorted(shuffled.batch.to_base64()) == sorted(single.batch.to_base64())
+    two.close()
+    one.close()
+
+
+def test_local_shares_in_clear_combine_to_the_chain_public_key(hub: Hub) -> None:
+    service = _service(hub, "a", "b")
+    material = service.session_key(RUNNER, job="j", session="s")
+    secret = material.blinded_secret_key
+    for share in material.shares:
+        assert isinstance(share, SessionKeyShare)
+        secret = secret * share.share
+    assert secret * G == material.public_key
+    service.close()
+
+
+_ = (base64, Scalar)
