@@ -37,7 +37,7 @@ clean:
 # Extract every N_/_ message from src and merge new ones into the zh_CN catalogue (then translate).
 catalogue: setup
 	$(UV) run --frozen pybabel extract -k N_ -k _ --no-location --omit-header -o .catalogue.pot src
-	$(UV) run --frozen pybabel update -i .catalogue.pot -d src/shugu/locale -D shugu -l zh_CN --no-location --width 100 --ignore-obsolete
+	$(UV) run --frozen pybabel update -i .catalogue.pot -d src/shugu/locale -D shugu -l zh_CN --width 100 --ignore-obsolete
 	rm -f .catalogue.pot
 
 # Benchmarks with baselines measured in the same run; results in bench/results/ (see BENCHMARKS.md).

@@ -181,3 +181,55 @@ async def test_a_holder_may_not_fetch_session_keys(space: Space) -> None:
     async with space.raw(space.members[Role.HOLDER]) as client:
         response = await client.post("/v1/pep/session-key", json={"job": "j", "session": "s"})
     assert response.status_code == 403
+
+
+async def test_session_key_shares_sealed_to_the_callers_recipient_key(space: Space) -> None:
+    from shugu.pep.sharing import RecipientKey, SealedShare
+
+    space.hub.pep.use_policy(AllowAll())
+    recipient = RecipientKey.generate()
+    runner = space.members[Role.COMPUTE_PROVIDER]
+    request = {"job": "j", "session": "run-1", "recipient_key": recipient.public_bytes.hex()}
+    async with space.raw(runner) as client:
+        response = await client.post("/v1/pep/session-key", json=request)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    [share] = body["shares"]
+    assert share["share"] is None and share["sealed"]
+    opened = recipient.open(
+        SealedShare(share["transcryptor"], body["context"], base64.b64decode(share["sealed"]))
+    )
+    secret = Scalar.from_hex(body["blinded_secret_key"]) * opened.share
+    assert (secret * G).hex() == body["public_key"]
+    entry = space.hub.ledger.entries(space.hub.ledger.size() - 1, 1)[0]
+    assert recipient.public_bytes.hex().encode() in entry.body  # auditors see which key got it
+    assert share["sealed"].encode() not in entry.body
+
+
+@pytest.mark.parametrize(
+    ("key", "status", "needle"),
+    [
+        ("zz" * 32, 400, "must be hexadecimal"),
+        ("ab" * 31, 422, "at least 64"),
+        ("ab" * 33, 422, "at most 64"),
+    ],
+)
+async def test_a_bad_recipient_key_is_refused_and_records_nothing(
+    space: Space, key: str, status: int, needle: str
+) -> None:
+    space.hub.pep.use_policy(AllowAll())
+    size = space.hub.ledger.size()
+    runner = space.members[Role.COMPUTE_PROVIDER]
+    async with space.raw(runner) as client:
+        response = await client.post(
+            "/v1/pep/session-key", json={"job": "j", "session": "s", "recipient_key": key}
+        )
+    assert response.status_code == status and needle in response.text
+    assert space.hub.ledger.size() == size
+
+
+async def test_the_hub_client_key_is_public(space: Space) -> None:
+    async with space.raw() as client:
+        key = (await client.get("/v1/pep/client-key")).json()["client_key"]
+        info = (await client.get("/v1/pep/public-key")).json()
+    assert key == info["client_key"] == space.hub.pep.client_public_key().hex()
