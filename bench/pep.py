@@ -322,11 +322,160 @@ def measure_scaling(size: int) -> dict[str, Any]:
             seconds = time.perf_counter() - start
         figures[f"{workers}_processes_per_s"] = round(size / seconds, 1)
         say(f"scaling: {workers} process(es): {size / seconds:,.0f} transcriptions/s")
+    figures |= _thread_scaling(batch, custodian, move, size)
+    figures |= _service_scaling(size)
+    figures |= _remote_chain(size)
     figures |= _ray_scaling(batch, custodian, move, size)
     many = figures.get(f"{len(ALL_CPUS)}_processes_per_s")
     if many and len(ALL_CPUS) > 1:
         figures["speed_up"] = round(many / figures["1_processes_per_s"], 2)
     return figures
+
+
+def _thread_scaling(batch: Any, custodian: Any, move: dict[str, Any], size: int) -> dict[str, Any]:
+    """The same transcription on worker threads of this process (libsodium runs without the
+    GIL), as the hub's service and a transcryptor server do."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from shugu.pep.parallel import transcrypt_parallel
+
+    if ALL_CPUS and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(ALL_CPUS))
+    workers = len(ALL_CPUS) or 1
+    with ThreadPoolExecutor(workers) as pool:
+        start = time.perf_counter()
+        transcrypt_parallel(batch, custodian, pool, chunk=-(-size // workers), **move)
+        seconds = time.perf_counter() - start
+    say(f"scaling: {workers} threads: {size / seconds:,.0f} transcriptions/s")
+    return {f"{workers}_threads_per_s": round(size / seconds, 1)}
+
+
+def _service_scaling(size: int, request: int = 10_000) -> dict[str, Any]:
+    """The hub's transcryptor service end to end (link policy, validation, the ledger record),
+    `size` ciphertexts in requests of `request` (the API's default limit), with one worker thread
+    and with one per CPU."""
+    import tempfile
+
+    from shugu.hub import Hub
+    from shugu.identity import Principal, Role
+    from shugu.pep.service import GrantListPolicy, LinkGrant
+    from shugu.sealing import KeyEncryptionKey
+    from shugu.settings import PepSettings, Settings
+
+    if ALL_CPUS and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(ALL_CPUS))
+    caller = Principal("01BENCHHOLDER0000000000000", "holder", frozenset({Role.HOLDER}))
+    policy = GrantListPolicy((LinkGrant("study", frozenset({"study"}), frozenset({"*"})),))
+    figures: dict[str, Any] = {"service_request": request}
+    for workers in sorted({1, len(ALL_CPUS) or 1}):
+        with tempfile.TemporaryDirectory() as home:
+            settings = Settings(
+                home=Path(home),
+                secret_key=KeyEncryptionKey.generate().to_text(),
+                pep=PepSettings(workers=workers),
+            )
+            hub = Hub.open(settings)
+            try:
+                hub.pep.use_policy(policy)
+                public = hub.pep.public_info().public_key
+                base = [GroupElement.random() for _ in range(1_000)]
+                data = encrypt_batch([base[i % 1_000] for i in range(size)], public).ciphertexts
+                step = request * 64
+                start = time.perf_counter()
+                for offset in range(0, len(data), step):
+                    hub.pep.transcrypt(
+                        caller,
+                        job="study",
+                        domain_from=None,
+                        domain_to="study",
+                        session="s1",
+                        ciphertexts=data[offset : offset + step],
+                    )
+                seconds = time.perf_counter() - start
+            finally:
+                hub.close()
+        figures[f"service_{workers}_workers_per_s"] = round(size / seconds, 1)
+        say(f"scaling: service, {workers} worker thread(s): {size / seconds:,.0f} transcriptions/s")
+    return figures
+
+
+def _remote_chain(size: int, request: int = 10_000) -> dict[str, Any]:
+    """The service with a chain of two: the hub's `custodian`, then `auditor` served by
+    `shugu pep transcryptor up` in a process of its own over HTTP on this machine (every
+    ciphertext is transcrypted twice, once in each process)."""
+    import socket
+    import subprocess
+    import tempfile
+
+    import httpx
+
+    from shugu.home import Home
+    from shugu.hub import Hub
+    from shugu.identity import Principal, Role
+    from shugu.pep.server import write_config
+    from shugu.pep.service import GrantListPolicy, LinkGrant
+    from shugu.sealing import KeyEncryptionKey
+    from shugu.settings import PepSettings, Settings
+
+    if ALL_CPUS and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(ALL_CPUS))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    caller = Principal("01BENCHHOLDER0000000000000", "holder", frozenset({Role.HOLDER}))
+    policy = GrantListPolicy((LinkGrant("study", frozenset({"study"}), frozenset({"*"})),))
+    with tempfile.TemporaryDirectory() as root:
+        settings = Settings(
+            home=Path(root) / "hub",
+            secret_key=KeyEncryptionKey.generate().to_text(),
+            pep=PepSettings(transcryptors=["custodian", f"auditor=http://127.0.0.1:{port}"]),
+        )
+        settings.home.mkdir()
+        hub = Hub.open(settings)  # the set-up waits for the auditor
+        home = Home(Path(root) / "auditor")
+        home.create()
+        write_config(home.root, "auditor", hub.pep.client_public_key())
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SHUGU_")}
+        command = [sys.executable, "-m", "shugu", "--home", str(home.root), "pep", "transcryptor"]
+        server = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+            [*command, "up", "--port", str(port)],
+            env=env | {"SHUGU_LOG_LEVEL": "WARNING"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+                if time.monotonic() > deadline or server.poll() is not None:
+                    say("scaling: the transcryptor server did not start; remote chain skipped")
+                    return {}
+            hub.pep.use_policy(policy)
+            public = hub.pep.public_info().public_key
+            base = [GroupElement.random() for _ in range(1_000)]
+            data = encrypt_batch([base[i % 1_000] for i in range(size)], public).ciphertexts
+            step = request * 64
+            start = time.perf_counter()
+            for offset in range(0, len(data), step):
+                hub.pep.transcrypt(
+                    caller,
+                    job="study",
+                    domain_from=None,
+                    domain_to="study",
+                    session="s1",
+                    ciphertexts=data[offset : offset + step],
+                )
+            seconds = time.perf_counter() - start
+        finally:
+            hub.close()
+            server.terminate()
+            server.wait(timeout=30)
+    say(f"scaling: chain hub + transcryptor server: {size / seconds:,.0f} ciphertexts/s")
+    return {"remote_chain_per_s": round(size / seconds, 1)}
 
 
 def _warm(value: int) -> int:
