@@ -350,6 +350,32 @@ def _thread_scaling(batch: Any, custodian: Any, move: dict[str, Any], size: int)
     return {f"{workers}_threads_per_s": round(size / seconds, 1)}
 
 
+def _through_the_service(hub: Any, size: int, request: int) -> float:
+    """Seconds the hub's service takes for `size` fresh ciphertexts in requests of `request`."""
+    from shugu.identity import Principal, Role
+    from shugu.pep.service import GrantListPolicy, LinkGrant
+
+    caller = Principal("01BENCHHOLDER0000000000000", "holder", frozenset({Role.HOLDER}))
+    hub.pep.use_policy(
+        GrantListPolicy((LinkGrant("study", frozenset({"study"}), frozenset({"*"})),))
+    )
+    public = hub.pep.public_info().public_key
+    base = [GroupElement.random() for _ in range(1_000)]
+    data = encrypt_batch([base[i % 1_000] for i in range(size)], public).ciphertexts
+    step = request * 64
+    start = time.perf_counter()
+    for offset in range(0, len(data), step):
+        hub.pep.transcrypt(
+            caller,
+            job="study",
+            domain_from=None,
+            domain_to="study",
+            session="s1",
+            ciphertexts=data[offset : offset + step],
+        )
+    return time.perf_counter() - start
+
+
 def _service_scaling(size: int, request: int = 10_000) -> dict[str, Any]:
     """The hub's transcryptor service end to end (link policy, validation, the ledger record),
     `size` ciphertexts in requests of `request` (the API's default limit), with one worker thread
@@ -357,15 +383,11 @@ def _service_scaling(size: int, request: int = 10_000) -> dict[str, Any]:
     import tempfile
 
     from shugu.hub import Hub
-    from shugu.identity import Principal, Role
-    from shugu.pep.service import GrantListPolicy, LinkGrant
     from shugu.sealing import KeyEncryptionKey
     from shugu.settings import PepSettings, Settings
 
     if ALL_CPUS and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, set(ALL_CPUS))
-    caller = Principal("01BENCHHOLDER0000000000000", "holder", frozenset({Role.HOLDER}))
-    policy = GrantListPolicy((LinkGrant("study", frozenset({"study"}), frozenset({"*"})),))
     figures: dict[str, Any] = {"service_request": request}
     for workers in sorted({1, len(ALL_CPUS) or 1}):
         with tempfile.TemporaryDirectory() as home:
@@ -376,22 +398,7 @@ def _service_scaling(size: int, request: int = 10_000) -> dict[str, Any]:
             )
             hub = Hub.open(settings)
             try:
-                hub.pep.use_policy(policy)
-                public = hub.pep.public_info().public_key
-                base = [GroupElement.random() for _ in range(1_000)]
-                data = encrypt_batch([base[i % 1_000] for i in range(size)], public).ciphertexts
-                step = request * 64
-                start = time.perf_counter()
-                for offset in range(0, len(data), step):
-                    hub.pep.transcrypt(
-                        caller,
-                        job="study",
-                        domain_from=None,
-                        domain_to="study",
-                        session="s1",
-                        ciphertexts=data[offset : offset + step],
-                    )
-                seconds = time.perf_counter() - start
+                seconds = _through_the_service(hub, size, request)
             finally:
                 hub.close()
         figures[f"service_{workers}_workers_per_s"] = round(size / seconds, 1)
@@ -411,9 +418,7 @@ def _remote_chain(size: int, request: int = 10_000) -> dict[str, Any]:
 
     from shugu.home import Home
     from shugu.hub import Hub
-    from shugu.identity import Principal, Role
     from shugu.pep.server import write_config
-    from shugu.pep.service import GrantListPolicy, LinkGrant
     from shugu.sealing import KeyEncryptionKey
     from shugu.settings import PepSettings, Settings
 
@@ -422,8 +427,6 @@ def _remote_chain(size: int, request: int = 10_000) -> dict[str, Any]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    caller = Principal("01BENCHHOLDER0000000000000", "holder", frozenset({Role.HOLDER}))
-    policy = GrantListPolicy((LinkGrant("study", frozenset({"study"}), frozenset({"*"})),))
     with tempfile.TemporaryDirectory() as root:
         settings = Settings(
             home=Path(root) / "hub",
@@ -454,22 +457,7 @@ def _remote_chain(size: int, request: int = 10_000) -> dict[str, Any]:
                 if time.monotonic() > deadline or server.poll() is not None:
                     say("scaling: the transcryptor server did not start; remote chain skipped")
                     return {}
-            hub.pep.use_policy(policy)
-            public = hub.pep.public_info().public_key
-            base = [GroupElement.random() for _ in range(1_000)]
-            data = encrypt_batch([base[i % 1_000] for i in range(size)], public).ciphertexts
-            step = request * 64
-            start = time.perf_counter()
-            for offset in range(0, len(data), step):
-                hub.pep.transcrypt(
-                    caller,
-                    job="study",
-                    domain_from=None,
-                    domain_to="study",
-                    session="s1",
-                    ciphertexts=data[offset : offset + step],
-                )
-            seconds = time.perf_counter() - start
+            seconds = _through_the_service(hub, size, request)
         finally:
             hub.close()
             server.terminate()

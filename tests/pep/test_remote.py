@@ -5,7 +5,6 @@ transcrypted); a server that is down or misnamed fails clearly and records nothi
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,8 @@ from shugu.hub import Hub
 from shugu.hubkeys import HubKeyRow
 from shugu.identity import Principal, Role
 from shugu.identity.httpsig import self_key_id
-from shugu.pep import G, GroupElement, Scalar
+from shugu.pep import G, GroupElement
+from shugu.pep.batch import EncryptedBatch
 from shugu.pep.distributed import SessionKeyShare
 from shugu.pep.holder import (
     decrypt_pseudonyms,
@@ -332,4 +332,54 @@ def test_local_shares_in_clear_combine_to_the_chain_public_key(hub: Hub) -> None
     service.close()
 
 
-_ = (base64, Scalar)
+def _misbehaving(handler: object) -> RemoteTranscryptor:
+    return RemoteTranscryptor(
+        "auditor",
+        "http://transcryptor.invalid",
+        Ed25519PrivateKey.generate(),
+        transport=httpx.MockTransport(handler),  # type: ignore[arg-type]
+    )
+
+
+@pytest.mark.parametrize(
+    "headers_and_body",
+    [
+        pytest.param(({}, b"\x00" * 64), id="no-public-key"),
+        pytest.param(({"Shugu-Public-Key": "zz"}, b"\x00" * 64), id="bad-public-key"),
+        pytest.param(({"Shugu-Transcryptor": "other"}, b"\x00" * 64), id="another-transcryptor"),
+        pytest.param(({"Shugu-Transcryptor": "auditor"}, b"\x00" * 32), id="short-answer"),
+    ],
+)
+def test_a_wrong_answer_from_a_server_is_reported_as_the_servers(
+    headers_and_body: tuple[dict[str, str], bytes],
+) -> None:
+    headers, body = headers_and_body
+    key = GroupElement.random()
+    headers = {"Shugu-Public-Key": key.hex()} | headers
+    remote = _misbehaving(lambda request: httpx.Response(200, headers=headers, content=body))
+    batch = encrypt_batch_of(1, key)
+    with pytest.raises(UnavailableError, match="unexpected answer"):
+        remote.transcrypt(
+            batch,
+            domain_from=None,
+            domain_to="j",
+            session_to="j#s",
+            shuffle=True,
+            job="j",
+            on_behalf_of="x",
+        )
+    remote.close()
+
+
+def test_a_refusal_by_the_server_is_not_the_callers_authentication_failure() -> None:
+    problem = {"code": "unauthenticated", "detail": "invalid request signature"}
+    remote = _misbehaving(lambda request: httpx.Response(401, json=problem))
+    with pytest.raises(UnavailableError, match="failed: invalid request signature"):
+        remote.info()
+    remote.close()
+
+
+def encrypt_batch_of(n: int, key: GroupElement) -> EncryptedBatch:
+    from shugu.pep.batch import encrypt_batch
+
+    return encrypt_batch([GroupElement.random() for _ in range(n)], key)

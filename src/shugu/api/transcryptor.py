@@ -29,7 +29,7 @@ from shugu.ledger import LedgerConfig, LedgerService
 from shugu.ledger.models import RequestEvidence
 from shugu.pep.group import GroupElement
 from shugu.pep.parallel import usable_cpus
-from shugu.pep.remote import PREFIX, PUBLIC_KEY_HEADER
+from shugu.pep.remote import NAME_HEADER, PREFIX, PUBLIC_KEY_HEADER
 from shugu.pep.server import TranscryptorConfig, TranscryptorHost, read_config
 from shugu.pep.service import session_context
 from shugu.pep.sharing import SealedShare
@@ -221,7 +221,7 @@ def create_transcryptor_app(settings: Settings, host: TranscryptorHost) -> FastA
         return Response(
             out.ciphertexts,
             media_type="application/octet-stream",
-            headers={PUBLIC_KEY_HEADER: out.public_key.hex()},
+            headers={PUBLIC_KEY_HEADER: out.public_key.hex(), NAME_HEADER: host.config.name},
         )
 
     @app.post(PREFIX + "/session-key-share", response_model=ShareOut)

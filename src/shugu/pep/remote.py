@@ -13,7 +13,7 @@ Wire format (prefix ``/v1/transcryptor``):
 - ``POST /blind`` ``{"point"}`` (hex) → ``{"transcryptor", "point"}``: bᵢ·P, once per system;
 - ``POST /transcrypt?domain_to&session_to&public_key&shuffle&job&on_behalf_of`` (and
   ``domain_from``, ``route`` when there are) with the packed ciphertexts → the packed result,
-  its public key in ``Shugu-Public-Key``;
+  its public key in ``Shugu-Public-Key``, its name in ``Shugu-Transcryptor``;
 - ``POST /session-key-share`` ``{"context", "public_key", "recipient_key", "job",
   "on_behalf_of"}`` → ``{"transcryptor", "session", "sealed", "public_key"}``.
 """
@@ -40,6 +40,7 @@ __all__ = ["PREFIX", "PUBLIC_KEY_HEADER", "RemoteTranscryptor"]
 
 PREFIX = "/v1/transcryptor"
 PUBLIC_KEY_HEADER = "Shugu-Public-Key"
+NAME_HEADER = "Shugu-Transcryptor"
 OCTETS = "application/octet-stream"
 TIMEOUT = httpx.Timeout(300.0, connect=5.0)
 
@@ -190,7 +191,8 @@ class RemoteTranscryptor:
             headers={"Content-Type": OCTETS},
         )
         public_key = self._point(response.headers.get(PUBLIC_KEY_HEADER))
-        if len(response.content) != len(batch.ciphertexts):
+        same = response.headers.get(NAME_HEADER) == self._name
+        if not same or len(response.content) != len(batch.ciphertexts):
             raise UnavailableError(
                 N_("transcryptor {transcryptor} at {url} gave an unexpected answer"),
                 transcryptor=self._name,
