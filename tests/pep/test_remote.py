@@ -383,3 +383,32 @@ def encrypt_batch_of(n: int, key: GroupElement) -> EncryptedBatch:
     from shugu.pep.batch import encrypt_batch
 
     return encrypt_batch([GroupElement.random() for _ in range(n)], key)
+
+
+def test_the_servers_secrets_and_the_hub_client_key_are_stored_sealed(
+    chained: PepService, hub: Hub, auditor: Served
+) -> None:
+    from sqlalchemy import select
+
+    from shugu.ledger.models import EntryRow
+
+    _pseudonyms(chained, HOLDER_A, ["a", "b"], "study-1")
+    kek = load_kek(auditor.settings)
+    db = auditor.host._db
+    with db.session() as session:
+        row = session.get(HubKeyRow, "pep:auditor")
+        assert row is not None
+        raw = kek.open(row.sealed_private_key, purpose="pep-transcryptor:auditor")
+        dump = b"".join(
+            r.sealed_private_key + r.public_key for r in session.scalars(select(HubKeyRow)).all()
+        ) + b"".join(e.body.encode() for e in session.scalars(select(EntryRow)).all())
+    assert len(raw) == 160
+    for secret in (raw[:64], raw[64:128], raw[128:]):
+        assert secret not in dump and secret.hex().encode() not in dump
+    client = _hub_key(hub).private_bytes_raw()
+    with hub.db.session() as session:
+        hub_dump = b"".join(
+            r.sealed_private_key + r.public_key for r in session.scalars(select(HubKeyRow)).all()
+        ) + b"".join(e.body.encode() for e in session.scalars(select(EntryRow)).all())
+    assert client not in hub_dump and client.hex().encode() not in hub_dump
+    assert "hidden" in repr(RecipientKey.generate()) and "auditor" in repr(auditor.host)
