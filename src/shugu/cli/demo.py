@@ -1,12 +1,18 @@
 """`shugu demo`: a short, real walk through what shugu does today, in a fresh embedded home.
 
 Every step goes through the hub API in-process, signed like any remote call: the operator is
-created, two organisations apply with keys generated on their side, the operator approves them,
-the hub CA issues their certificates, and each participant makes a signed request.
+created, three organisations apply with keys generated on their side, the operator approves them,
+the hub CA issues their certificates, and each participant makes a signed request. Then two
+holders link their patients for a study without revealing them (PEP): each encrypts its
+identifiers on its side, the hub's transcryptor moves them into the study's domain under the
+operator's grant, the researcher decrypts with a session key whose shares only it can open, and
+the same patients match across holders. Finally an auditor verifies the whole ledger.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Annotated, Any
 
 import httpx
@@ -15,10 +21,11 @@ from cryptography import x509
 from rich.text import Text
 
 from shugu.cli.context import EMBEDDED_URL, CliContext
+from shugu.cli.ledger import verify_ledger
 from shugu.cli.output import fields, guard, out, run, table
 from shugu.cli.participant import COLUMNS
 from shugu.client import HubClient, SigningAuth
-from shugu.errors import ConflictError
+from shugu.errors import ConflictError, VerificationError
 from shugu.i18n import N_, _
 from shugu.identity.ca import summarize, verify_issued_by
 from shugu.keyring import Keyring, LocalIdentity
@@ -26,8 +33,19 @@ from shugu.keyring import Keyring, LocalIdentity
 OPERATOR = ("exchange-operator", "数谷演示数据交易所 / shugu demo data exchange")
 APPLICANTS = (
     ("hangzhou-pharma", "杭州示例制药有限公司 / Hangzhou Example Pharma", ["holder"]),
+    ("shanghai-hospital", "上海示例医院 / Shanghai Example Hospital", ["holder"]),
     ("beijing-research", "北京示例医学研究院 / Beijing Example Medical Research", ["user"]),
 )
+STUDY = "diabetes-study-2026"
+RECORDS = {
+    "hangzhou-pharma": [
+        ("P-1001", "metformin"),
+        ("P-1002", "salbutamol"),
+        ("P-1003", "amlodipine"),
+    ],
+    "shanghai-hospital": [(" p-1003", "I10"), ("P-1001", "E11"), ("P-2001", "J45")],
+}
+"""Synthetic records: prescriptions at the pharma, diagnoses (ICD-10) at the hospital."""
 
 
 def demo(
@@ -66,11 +84,15 @@ async def _walk(cli: CliContext, ca_pem: str, quiet: bool) -> None:
 
     lang = cli.lang
     keyring = cli.keyring()
+    grant = {"job": STUDY, "domains": [STUDY], "callers": [name for name, _, _ in APPLICANTS]}
+    (cli.settings.home / "pep-links.json").write_text(
+        json.dumps({"grants": [grant]}, indent=2) + "\n", encoding="utf-8"
+    )
     app = create_app(cli.settings)
     transport = httpx.ASGITransport(app=app)
     try:
         operator = keyring.load(OPERATOR[0])
-        step(lang, 2, N_("two organisations generate keys and apply"), quiet)
+        step(lang, 2, N_("three organisations generate keys and apply"), quiet)
         applicants = [
             await _apply(keyring, transport, lang, name, display, roles)
             for name, display, roles in APPLICANTS
@@ -100,8 +122,127 @@ async def _walk(cli: CliContext, ca_pem: str, quiet: bool) -> None:
                         roles=", ".join(me["roles"]),
                     )
                 )
+        step(
+            lang,
+            6,
+            N_("two holders encrypt patient identifiers and have them moved into a study's domain"),
+            quiet,
+        )
+        by_name = {identity.name: identity for identity in applicants}
+        moved = {
+            holder: await _transcrypt(transport, lang, by_name[holder], records, quiet)
+            for holder, records in RECORDS.items()
+        }
+        step(
+            lang, 7, N_("the researcher opens the study's session key and links the records"), quiet
+        )
+        await _link(transport, lang, by_name["beijing-research"], moved, quiet)
+        step(lang, 8, N_("an auditor verifies the whole ledger"), quiet)
+        async with _client(transport, lang, operator) as client:
+            report = await verify_ledger(client, None, True)
+        if not quiet:
+            out.print(
+                _(
+                    "the ledger verifies: {size} entries, {checkpoints} checkpoints, root {root}",
+                    lang,
+                    **report,
+                )
+            )
     finally:
         app.state.hub.hub.close()
+
+
+async def _transcrypt(
+    transport: httpx.AsyncBaseTransport,
+    lang: str,
+    holder: LocalIdentity,
+    records: list[tuple[str, str]],
+    quiet: bool,
+) -> list[tuple[str, str]]:
+    """Encrypt the holder's identifiers (on its side) and have the hub move them into the study's
+    domain; returns (encrypted pseudonym in the study, the record's other value)."""
+    from shugu.pep.group import GroupElement
+    from shugu.pep.holder import encrypt_identifiers, pack_ciphertexts, unpack_ciphertexts
+
+    async with _client(transport, lang, holder) as client:
+        public = GroupElement.from_hex(
+            (await client.request("GET", "/v1/pep/public-key"))["public_key"]
+        )
+        identifiers = [identifier for identifier, _value in records]
+        data, _present = unpack_ciphertexts(encrypt_identifiers(identifiers, public))
+        body = await client.request(
+            "POST",
+            "/v1/pep/transcrypt",
+            json={
+                "job": STUDY,
+                "domain_from": None,
+                "domain_to": STUDY,
+                "session": "run-1",
+                "ciphertexts": base64.b64encode(data).decode(),
+                "shuffle": False,
+            },
+        )
+    texts = pack_ciphertexts(base64.b64decode(body["ciphertexts"]), [True] * len(records))
+    if not quiet:
+        out.print(
+            _(
+                "{holder}: {count} encrypted identifiers moved into {job} (ledger entry {index})",
+                lang,
+                holder=holder.name,
+                count=body["count"],
+                job=STUDY,
+                index=body["ledger_index"],
+            )
+        )
+    return [(str(text), value) for text, (_id, value) in zip(texts, records, strict=True)]
+
+
+async def _link(
+    transport: httpx.AsyncBaseTransport,
+    lang: str,
+    researcher: LocalIdentity,
+    moved: dict[str, list[tuple[str, str]]],
+    quiet: bool,
+) -> None:
+    """Fetch the session key (shares sealed to a one-time key), decrypt, and show the links."""
+    from shugu.pep.group import G, GroupElement, Scalar
+    from shugu.pep.holder import decrypt_pseudonyms
+    from shugu.pep.sharing import RecipientKey, SealedShare
+
+    recipient = RecipientKey.generate()
+    request = {"job": STUDY, "session": "run-1", "recipient_key": recipient.public_bytes.hex()}
+    async with _client(transport, lang, researcher) as client:
+        body = await client.request("POST", "/v1/pep/session-key", json=request)
+    secret = Scalar.from_hex(body["blinded_secret_key"])
+    for share in body["shares"]:
+        sealed = SealedShare(
+            share["transcryptor"], body["context"], base64.b64decode(share["sealed"])
+        )
+        secret = secret * recipient.open(sealed).share
+    if secret * G != GroupElement.from_hex(body["public_key"]):
+        raise VerificationError(N_("the session key shares do not combine to the session key"))
+    rows = []
+    seen: dict[str, set[str]] = {}
+    for holder, items in moved.items():
+        pseudonyms = decrypt_pseudonyms([text for text, _value in items], secret)
+        for pseudonym, (_text, value) in zip(pseudonyms, items, strict=True):
+            rows.append((str(pseudonym)[:16] + "…", holder, value))
+            seen.setdefault(str(pseudonym), set()).add(holder)
+    linked = sum(1 for holders in seen.values() if len(holders) > 1)
+    if quiet:
+        return
+    table(
+        _("records in the study, by pseudonym", lang),
+        [_("pseudonym", lang), _("holder", lang), _("record", lang)],
+        sorted(rows),
+    )
+    out.print(
+        _(
+            "{linked} patients appear at both holders; no identifier left either holder",
+            lang,
+            linked=linked,
+        )
+    )
 
 
 def _client(

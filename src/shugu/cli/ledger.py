@@ -254,7 +254,7 @@ def verify(
 
     async def work() -> dict[str, Any]:
         async with cli.client(cli.identity()) as client:
-            return await _verify(client, key, signatures)
+            return await verify_ledger(client, key, signatures)
 
     report = run(cli.lang, work)
     if json_output:
@@ -278,7 +278,10 @@ def verify(
         )
 
 
-async def _verify(client: HubClient, key_text: str | None, signatures: bool) -> dict[str, Any]:
+async def verify_ledger(
+    client: HubClient, key_text: str | None, signatures: bool
+) -> dict[str, Any]:
+    """Recompute the whole tree from the entries and check it against every checkpoint."""
     from shugu.ledger.audit import TreeAudit, check_signatures, checkpoint_roots
 
     verifier = Verifier.parse(key_text or (await client.ledger_key())["verifier_key"])
