@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from shugu.client import SigningAuth, applicant_auth
 from shugu.errors import ConflictError, InvalidInputError, UnavailableError
@@ -412,3 +412,46 @@ def test_the_servers_secrets_and_the_hub_client_key_are_stored_sealed(
         ) + b"".join(e.body.encode() for e in session.scalars(select(EntryRow)).all())
     assert client not in hub_dump and client.hex().encode() not in hub_dump
     assert "hidden" in repr(RecipientKey.generate()) and "auditor" in repr(auditor.host)
+
+
+def test_an_all_remote_chain_leaves_the_hub_no_pep_secret(
+    hub: Hub, auditor: Served, tmp_path: Path
+) -> None:
+    # the key custodian's transcryptor runs as a server too: the hub holds only x' and its key
+    own_db = f"sqlite:///{tmp_path / 'custodian.db'}"  # the auditor's is on the hub's backend
+    settings = transcryptor_settings(tmp_path / "custodian", own_db)
+    server, thread, custodian = serve(settings, "custodian", hub.pep.client_public_key())
+    service = _service(hub, f"custodian={custodian.url}", f"auditor={auditor.url}")
+    try:
+        a = _chain_pseudonyms(service, HOLDER_A, ["x-1", "x-2"])
+        b = _chain_pseudonyms(service, HOLDER_B, ["X-2", "x-1"])
+        assert a == [b[1], b[0]]
+        with hub.db.session() as session:
+            names = {row.name for row in session.scalars(select(HubKeyRow)).all()}
+        assert not {n for n in names if n.startswith("pep:") and n != "pep:system"}
+    finally:
+        service.close()
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def _chain_pseudonyms(service: PepService, holder: Principal, ids: list[str]) -> list[str | None]:
+    public = service.public_info().public_key
+    data, _ = unpack_ciphertexts(encrypt_identifiers(ids, public))
+    out = service.transcrypt(
+        holder,
+        job="j",
+        domain_from=None,
+        domain_to="j",
+        session="s",
+        ciphertexts=data,
+        shuffle=False,
+    )
+    assert out.batch.route == ("custodian", "auditor")
+    recipient = RecipientKey.generate()
+    material = service.session_key(RUNNER, job="j", session="s", recipient=recipient.public_bytes)
+    secret = material.blinded_secret_key
+    for share in material.shares:
+        assert isinstance(share, SealedShare)
+        secret = secret * recipient.open(share).share
+    return decrypt_pseudonyms(pack_ciphertexts(out.batch.ciphertexts, [True] * len(ids)), secret)
