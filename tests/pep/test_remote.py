@@ -455,3 +455,21 @@ def _chain_pseudonyms(service: PepService, holder: Principal, ids: list[str]) ->
         assert isinstance(share, SealedShare)
         secret = secret * recipient.open(share).share
     return decrypt_pseudonyms(pack_ciphertexts(out.batch.ciphertexts, [True] * len(ids)), secret)
+
+
+def test_an_invalid_ciphertext_found_by_a_server_is_the_callers_error(
+    hub: Hub, auditor: Served
+) -> None:
+    service = _service(hub, f"auditor={auditor.url}")
+    try:
+        public = service.public_info().public_key
+        data, _ = unpack_ciphertexts(encrypt_identifiers(["a", "b", "c"], public))
+        bad = data[:64] + bytes(range(64)) + data[128:]  # the second is no point
+        before = hub.ledger.size()
+        with pytest.raises(InvalidInputError, match="transcryptor auditor: .*ciphertext 1"):
+            service.transcrypt(
+                HOLDER_A, job="j", domain_from=None, domain_to="j", session="s", ciphertexts=bad
+            )
+        assert hub.ledger.size() == before
+    finally:
+        service.close()

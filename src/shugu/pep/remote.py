@@ -4,8 +4,11 @@ Each call is an RFC 9421 signed request with the hub's PEP client key (``pep-cli
 `hub_keys`), which the transcryptor was told to trust when it was set up; the transcryptor
 refuses every other signer. Batches travel as raw bytes (``application/octet-stream``) with the
 move in the signed query string; the answer carries the batch's new public key in the
-``Shugu-Public-Key`` header. Errors of the transcryptor are reported as the transcryptor's, not
-as the caller's: a refused signature there is the operator's configuration, not the caller's.
+``Shugu-Public-Key`` header.
+
+Errors of the transcryptor are reported as the transcryptor's (503), not as the caller's: a
+refused signature there is the operator's configuration, not the caller's. The one exception is
+an invalid ciphertext, which is the caller's (400), named with the transcryptor.
 
 Wire format (prefix ``/v1/transcryptor``):
 
@@ -28,7 +31,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shugu import __version__
 from shugu.client import SigningAuth, raise_for_problem
-from shugu.errors import ConflictError, InvalidInputError, ShuguError, UnavailableError
+from shugu.errors import (
+    ConflictError,
+    InvalidInputError,
+    PayloadTooLargeError,
+    ShuguError,
+    UnavailableError,
+)
 from shugu.i18n import N_
 from shugu.identity.httpsig import self_key_id
 from shugu.pep.batch import EncryptedBatch
@@ -99,6 +108,19 @@ class RemoteTranscryptor:
             ) from exc
         try:
             raise_for_problem(response)
+        except PayloadTooLargeError as exc:  # its limit is below the hub's: configuration
+            raise UnavailableError(
+                N_("transcryptor {transcryptor} at {url} failed: {reason}"),
+                transcryptor=self._name,
+                url=self.url,
+                reason=exc.render("en"),
+            ) from exc
+        except InvalidInputError as exc:  # the caller's ciphertexts, found invalid there
+            raise InvalidInputError(
+                N_("transcryptor {transcryptor}: {reason}"),
+                transcryptor=self._name,
+                reason=exc.render("en"),
+            ) from exc
         except ConflictError as exc:
             raise ConflictError(
                 N_("transcryptor {transcryptor}: {reason}"),
