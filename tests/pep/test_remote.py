@@ -217,7 +217,7 @@ def test_a_batch_the_server_already_transcrypted_is_refused(
     )
     remote = RemoteTranscryptor("auditor", auditor.url, _hub_key(hub))
     try:
-        with pytest.raises(UnavailableError, match="already transcrypted"):
+        with pytest.raises(InvalidInputError, match="auditor: .*already transcrypted"):
             remote.transcrypt(
                 out.batch,
                 domain_from=None,

@@ -29,7 +29,14 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -157,3 +164,22 @@ def file_progress(label: str, *, quiet: bool) -> Iterator[Callable[[str], None]]
     ) as progress:
         task = progress.add_task(label, total=None)
         yield lambda name: progress.update(task, advance=1, description=f"{label}: {name}")
+
+
+@contextmanager
+def count_progress(label: str, *, quiet: bool) -> Iterator[Callable[[int, int], None]]:
+    """A bar of items done out of all on stderr, called as ``(done, total)``; silent when
+    `quiet` or when stderr is not a terminal."""
+    if quiet or not err.is_terminal:
+        yield lambda _done, _total: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)

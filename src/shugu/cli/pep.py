@@ -16,7 +16,16 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from shugu.cli.context import CliContext, context_of
-from shugu.cli.output import JsonFlag, err, fields, guard, out, print_json, run
+from shugu.cli.output import (
+    JsonFlag,
+    count_progress,
+    err,
+    fields,
+    guard,
+    out,
+    print_json,
+    run,
+)
 from shugu.errors import InvalidInputError
 from shugu.i18n import N_, _
 
@@ -154,11 +163,14 @@ def encrypt(
     async def work() -> int:
         from shugu.pep.group import GroupElement
         from shugu.pep.holder import encrypt_column
+        from shugu.pep.parallel import usable_cpus
 
         frame = _read(file)
         name = _column(frame, column, file)
         key = GroupElement.from_hex(public_key) if public_key else await _public_key(cli)
-        _write(frame.with_columns(encrypt_column(frame[name], key)), out_file)
+        with count_progress(_("encrypting", cli.lang), quiet=json_output) as step:
+            encrypted = encrypt_column(frame[name], key, workers=usable_cpus(), progress=step)
+        _write(frame.with_columns(encrypted), out_file)
         return frame.height
 
     _report(cli, json_output, run(cli.lang, work), out_file)
@@ -206,12 +218,14 @@ def transcrypt(
         }
         moved = bytearray()
         async with cli.client(cli.identity()) as client:
-            for start in range(0, len(data), CHUNK * 64):
-                chunk = base64.b64encode(data[start : start + CHUNK * 64]).decode()
-                body = await client.request(
-                    "POST", "/v1/pep/transcrypt", json=request | {"ciphertexts": chunk}
-                )
-                moved += base64.b64decode(body["ciphertexts"])
+            with count_progress(_("transcrypting", cli.lang), quiet=json_output) as step:
+                for start in range(0, len(data), CHUNK * 64):
+                    chunk = base64.b64encode(data[start : start + CHUNK * 64]).decode()
+                    body = await client.request(
+                        "POST", "/v1/pep/transcrypt", json=request | {"ciphertexts": chunk}
+                    )
+                    moved += base64.b64decode(body["ciphertexts"])
+                    step(len(moved) // 64, len(data) // 64)
         column_out = pl.Series(name, pack_ciphertexts(bytes(moved), present), pl.String)
         _write(frame.with_columns(column_out), out_file)
         return frame.height
@@ -310,11 +324,14 @@ def decrypt(
 
     def work() -> int:
         from shugu.pep.holder import decrypt_column
+        from shugu.pep.parallel import usable_cpus
 
         secret = _load_session_key(session_key_file)
         frame = _read(file)
         name = _column(frame, column, file)
-        _write(frame.with_columns(decrypt_column(frame[name], secret)), out_file)
+        with count_progress(_("decrypting", cli.lang), quiet=json_output) as step:
+            plain = decrypt_column(frame[name], secret, workers=usable_cpus(), progress=step)
+        _write(frame.with_columns(plain), out_file)
         return frame.height
 
     _report(cli, json_output, guard(cli.lang, work), out_file)

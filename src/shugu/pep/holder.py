@@ -37,7 +37,8 @@ import binascii
 import hashlib
 import string
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from shugu.errors import InvalidInputError
@@ -107,11 +108,60 @@ def identifier_point(value: Identifier) -> GroupElement:
     return GroupElement(_point_bytes(text))
 
 
-def encrypt_identifiers(values: Sequence[Identifier], public_key: GroupElement) -> list[str | None]:
-    """Encrypt every identifier under `public_key` (libpep's text form; null for null/blank)."""
+CHUNK = 16_384
+"""Values per unit of work (and per progress step) in the column functions."""
+
+Progress = Callable[[int, int], None]
+"""Called with (values done, values in all) after each chunk, in order."""
+
+
+def _in_chunks(
+    work: Callable[[int, int], bytes], count: int, workers: int, progress: Progress | None
+) -> bytes:
+    """`work(start, stop)` over [0, count) in chunks, on `workers` threads (libsodium runs without
+    the GIL), joined in order. An invalid ciphertext is named by its position in the whole."""
+
+    def run(start: int) -> bytes:
+        try:
+            return work(start, min(start + CHUNK, count))
+        except InvalidInputError as exc:
+            if "index" in exc.params:  # a position within the chunk
+                exc.params["index"] += start
+            raise
+
+    starts = range(0, count, CHUNK)
+    parts: list[bytes] = []
+    if workers > 1 and len(starts) > 1:
+        with ThreadPoolExecutor(workers, thread_name_prefix="pep") as pool:
+            for part in pool.map(run, starts):
+                parts.append(part)
+                if progress is not None:
+                    progress(min(len(parts) * CHUNK, count), count)
+        return b"".join(parts)
+    for start in starts:
+        parts.append(run(start))
+        if progress is not None:
+            progress(min(start + CHUNK, count), count)
+    return b"".join(parts)
+
+
+def encrypt_identifiers(
+    values: Sequence[Identifier],
+    public_key: GroupElement,
+    *,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> list[str | None]:
+    """Encrypt every identifier under `public_key` (libpep's text form; null for null/blank),
+    on `workers` threads for long columns."""
     texts = [normalize_identifier(v) for v in values]
     present = [t for t in texts if t is not None]
-    packed = encrypt_batch(b"".join(_point_bytes(t) for t in present), public_key)
+
+    def work(start: int, stop: int) -> bytes:
+        points = b"".join(_point_bytes(t) for t in present[start:stop])
+        return encrypt_batch(points, public_key).ciphertexts
+
+    packed = EncryptedBatch(_in_chunks(work, len(present), workers, progress), public_key)
     encoded = iter(packed.to_base64())
     return [None if t is None else next(encoded) for t in texts]
 
@@ -146,8 +196,15 @@ def pack_ciphertexts(data: bytes, present: Sequence[bool]) -> list[str | None]:
     return [next(encoded) if p else None for p in present]
 
 
-def decrypt_pseudonyms(texts: Sequence[str | None], secret_key: Scalar) -> list[str | None]:
-    """Decrypt transcrypted ciphertexts to job-domain pseudonyms (64 hex digits; null stays null).
+def decrypt_pseudonyms(
+    texts: Sequence[str | None],
+    secret_key: Scalar,
+    *,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> list[str | None]:
+    """Decrypt transcrypted ciphertexts to job-domain pseudonyms (64 hex digits; null stays null),
+    on `workers` threads for long columns.
 
     A wrong session key is not detectable here (the file does not carry the batch's key): it
     yields wrong pseudonyms. Check the session's public key, as `shugu pep session-key` does.
@@ -156,12 +213,24 @@ def decrypt_pseudonyms(texts: Sequence[str | None], secret_key: Scalar) -> list[
         InvalidInputError: a value is not a ciphertext, or has an invalid point.
     """
     data, present = unpack_ciphertexts(texts)
-    points = split_points(decrypt_batch(EncryptedBatch(data, secret_key * G), secret_key))
+    public = secret_key * G
+
+    def work(start: int, stop: int) -> bytes:
+        part = EncryptedBatch(data[start * 64 : stop * 64], public)
+        return decrypt_batch(part, secret_key)
+
+    points = split_points(_in_chunks(work, len(data) // 64, workers, progress))
     found = iter(p.hex() for p in points)
     return [next(found) if p else None for p in present]
 
 
-def encrypt_column(series: pl.Series, public_key: GroupElement) -> pl.Series:
+def encrypt_column(
+    series: pl.Series,
+    public_key: GroupElement,
+    *,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> pl.Series:
     """`encrypt_identifiers` over a polars column (text or integers), same name, text type."""
     import polars as pl
 
@@ -171,10 +240,17 @@ def encrypt_column(series: pl.Series, public_key: GroupElement) -> pl.Series:
             column=series.name,
             dtype=str(series.dtype),
         )
-    return pl.Series(series.name, encrypt_identifiers(series.to_list(), public_key), pl.String)
+    found = encrypt_identifiers(series.to_list(), public_key, workers=workers, progress=progress)
+    return pl.Series(series.name, found, pl.String)
 
 
-def decrypt_column(series: pl.Series, secret_key: Scalar) -> pl.Series:
+def decrypt_column(
+    series: pl.Series,
+    secret_key: Scalar,
+    *,
+    workers: int = 1,
+    progress: Progress | None = None,
+) -> pl.Series:
     """`decrypt_pseudonyms` over a polars column of ciphertext texts."""
     import polars as pl
 
@@ -184,4 +260,5 @@ def decrypt_column(series: pl.Series, secret_key: Scalar) -> pl.Series:
             column=series.name,
             dtype=str(series.dtype),
         )
-    return pl.Series(series.name, decrypt_pseudonyms(series.to_list(), secret_key), pl.String)
+    found = decrypt_pseudonyms(series.to_list(), secret_key, workers=workers, progress=progress)
+    return pl.Series(series.name, found, pl.String)
