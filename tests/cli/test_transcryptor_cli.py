@@ -52,6 +52,12 @@ def test_init_and_show(tmp_path: Path, hub_key: str) -> None:
     assert (home / "secret.key").stat().st_mode & 0o077 == 0
     again = shugu(home, "pep", "transcryptor", "init", "--name", "auditor", "--hub-key", hub_key)
     assert again.exit_code == 6 and "already initialised" in again.stderr
+    # a transcryptor home backs up and restores like any embedded home, secrets included
+    archive = tmp_path / "t1.tar.gz"
+    ok_json(shugu(home, "backup", str(archive), "--json"))
+    fresh = tmp_path / "t1-restored"
+    ok_json(shugu(fresh, "restore", str(archive), "--json"))
+    assert ok_json(shugu(fresh, "pep", "transcryptor", "show", "--json")) == shown
 
 
 @pytest.mark.parametrize(
