@@ -59,14 +59,22 @@ def transcryptor_db(request: pytest.FixtureRequest, database_url: str, tmp_path:
 
 
 def serve(
-    settings: Settings, name: str, hub_key: bytes
+    settings: Settings, name: str, hub_key: bytes, tls: tuple[Path, Path] | None = None
 ) -> tuple[uvicorn.Server, threading.Thread, Served]:
     """Set up and start a transcryptor server; the caller stops it with `server.should_exit`."""
     settings.home.mkdir(parents=True, exist_ok=True)
     write_config(settings.home, name, hub_key)
     host = open_host(settings)
     app = create_transcryptor_app(settings, host)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, access_log=False)
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=0,
+        log_config=None,
+        access_log=False,
+        ssl_certfile=str(tls[0]) if tls else None,
+        ssl_keyfile=str(tls[1]) if tls else None,
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -76,7 +84,8 @@ def serve(
             raise RuntimeError("the transcryptor server did not start")
         time.sleep(0.02)
     port = server.servers[0].sockets[0].getsockname()[1]
-    return server, thread, Served(f"http://127.0.0.1:{port}", host, settings, threading.Event())
+    scheme = "https" if tls else "http"
+    return server, thread, Served(f"{scheme}://127.0.0.1:{port}", host, settings, threading.Event())
 
 
 def transcryptor_settings(home: Path, database_url: str) -> Settings:

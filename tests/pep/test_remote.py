@@ -217,7 +217,7 @@ def test_a_batch_the_server_already_transcrypted_is_refused(
     )
     remote = RemoteTranscryptor("auditor", auditor.url, _hub_key(hub))
     try:
-        with pytest.raises(InvalidInputError, match="auditor: .*already transcrypted"):
+        with pytest.raises(InvalidInputError, match=r"auditor: .*already transcrypted"):
             remote.transcrypt(
                 out.batch,
                 domain_from=None,
@@ -466,10 +466,46 @@ def test_an_invalid_ciphertext_found_by_a_server_is_the_callers_error(
         data, _ = unpack_ciphertexts(encrypt_identifiers(["a", "b", "c"], public))
         bad = data[:64] + bytes(range(64)) + data[128:]  # the second is no point
         before = hub.ledger.size()
-        with pytest.raises(InvalidInputError, match="transcryptor auditor: .*ciphertext 1"):
+        with pytest.raises(InvalidInputError, match=r"transcryptor auditor: .*ciphertext 1"):
             service.transcrypt(
                 HOLDER_A, job="j", domain_from=None, domain_to="j", session="s", ciphertexts=bad
             )
         assert hub.ledger.size() == before
     finally:
         service.close()
+
+
+def test_a_transcryptor_server_over_tls_with_a_private_ca(
+    hub: Hub, tmp_path: Path, transcryptor_db: str
+) -> None:
+    from tests.cli.test_serve import _tls_files
+
+    cert_file, key_file = _tls_files(tmp_path)
+    settings = transcryptor_settings(tmp_path / "tls", transcryptor_db)
+    server, thread, served = serve(
+        settings, "auditor", hub.pep.client_public_key(), (cert_file, key_file)
+    )
+    assert served.url.startswith("https://")
+    with hub.db.session() as session:
+        session.execute(delete(HubKeyRow).where(HubKeyRow.name.like("pep:%")))
+    try:
+        chain = ("custodian", f"auditor={served.url}")
+        untrusted = PepService(
+            hub.db, load_kek(hub.settings), hub.clock, hub.ledger, AllowAll(), PepConfig(chain)
+        )
+        with pytest.raises(UnavailableError, match=r"cannot be reached: .*CERTIFICATE_VERIFY"):
+            untrusted.open()  # the system's CAs do not know the server's certificate
+        trusted = PepService(
+            hub.db,
+            load_kek(hub.settings),
+            hub.clock,
+            hub.ledger,
+            AllowAll(),
+            PepConfig(chain, tls_verify=str(cert_file)),
+        )
+        trusted.open()
+        assert _pseudonyms(trusted, HOLDER_A, ["a", "b"], "study-1")
+        trusted.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -24,6 +24,7 @@ Wire format (prefix ``/v1/transcryptor``):
 from __future__ import annotations
 
 import base64
+import ssl
 from typing import Any
 
 import httpx
@@ -61,7 +62,7 @@ class RemoteTranscryptor:
         name: the name the system knows it by (its server must report the same).
         url: its base URL (``https://…`` in production).
         key: the hub's PEP client key.
-        verify: TLS verification (True, False or a CA bundle path).
+        verify: TLS verification: True (the system's CAs) or a CA bundle path.
         transport: an httpx transport (tests: the server app in-process).
     """
 
@@ -83,7 +84,7 @@ class RemoteTranscryptor:
             base_url=self.url,
             auth=auth,
             timeout=TIMEOUT,
-            verify=verify,
+            verify=ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify,
             transport=transport,
             headers={"User-Agent": f"shugu-hub/{__version__}"},
         )
