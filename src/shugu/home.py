@@ -40,6 +40,11 @@ class Home:
         return self.root / SECRET_FILE
 
     @property
+    def previous_secret_file(self) -> Path:
+        """Earlier key-encryption keys while `shugu key rotate` is under way (one per line)."""
+        return self.root / "secret.key.previous"
+
+    @property
     def identities(self) -> Path:
         """The folder of the CLI's participant identities."""
         return self.root / "identities"
@@ -111,12 +116,20 @@ def load_kek(settings: Settings) -> KeyEncryptionKey:
     Raises:
         NotFoundError: neither is there (the home was never initialised).
     """
+    home = Home(settings.home)
+    previous = [
+        KeyEncryptionKey.from_text(k.get_secret_value()) for k in settings.previous_secret_keys
+    ]
+    if home.previous_secret_file.exists():  # a rotation of the key file is under way
+        lines = home.previous_secret_file.read_text(encoding="ascii").split()
+        previous += [KeyEncryptionKey.from_text(line) for line in lines]
     if settings.secret_key is not None:
-        return KeyEncryptionKey.from_text(settings.secret_key.get_secret_value())
-    path = Home(settings.home).secret_file
+        current = KeyEncryptionKey.from_text(settings.secret_key.get_secret_value())
+        return current.with_previous(*previous)
+    path = home.secret_file
     if not path.exists():
         raise NotFoundError(
             N_("{home} is not a shugu home; run `shugu --home {home} init` first"),
             home=str(settings.home),
         )
-    return KeyEncryptionKey.from_text(path.read_text(encoding="ascii"))
+    return KeyEncryptionKey.from_text(path.read_text(encoding="ascii")).with_previous(*previous)

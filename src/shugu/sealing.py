@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hmac
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -32,16 +34,18 @@ KEY_BYTES = 32
 class KeyEncryptionKey:
     """The key under which shugu seals the secrets it stores. Its value is never shown."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_key", "_previous")
 
-    def __init__(self, key: bytes) -> None:
-        if len(key) != KEY_BYTES:
-            raise InvalidInputError(
-                N_("the secret key must be {expected} bytes, got {actual}"),
-                expected=KEY_BYTES,
-                actual=len(key),
-            )
+    def __init__(self, key: bytes, previous: Sequence[bytes] = ()) -> None:
+        for candidate in (key, *previous):
+            if len(candidate) != KEY_BYTES:
+                raise InvalidInputError(
+                    N_("the secret key must be {expected} bytes, got {actual}"),
+                    expected=KEY_BYTES,
+                    actual=len(candidate),
+                )
         self._key = key
+        self._previous = tuple(k for k in previous if k != key)
 
     def __repr__(self) -> str:
         return "KeyEncryptionKey(<hidden>)"
@@ -59,13 +63,27 @@ class KeyEncryptionKey:
         except (binascii.Error, ValueError) as exc:
             raise InvalidInputError(N_("the secret key is not valid base64")) from exc
 
+    def with_previous(self, *keys: KeyEncryptionKey) -> KeyEncryptionKey:
+        """This key, also opening (never sealing) what `keys` sealed: the state during a
+        rotation, until everything is sealed again under this key."""
+        return KeyEncryptionKey(self._key, [*self._previous, *(k._key for k in keys)])
+
+    @property
+    def has_previous(self) -> bool:
+        """Whether earlier keys are still accepted for opening."""
+        return bool(self._previous)
+
+    def same_key(self, other: KeyEncryptionKey) -> bool:
+        """Whether `other` seals with the same key (compared in constant time)."""
+        return hmac.compare_digest(self._key, other._key)
+
     def to_text(self) -> str:
         """The base64 form, for writing the key file once at `shugu init`."""
         return base64.b64encode(self._key).decode("ascii")
 
-    def _aead(self, purpose: str) -> AESGCM:
+    def _aead(self, purpose: str, key: bytes | None = None) -> AESGCM:
         hkdf = HKDF(hashes.SHA256(), KEY_BYTES, salt=None, info=b"shugu-seal:" + purpose.encode())
-        return AESGCM(hkdf.derive(self._key))
+        return AESGCM(hkdf.derive(self._key if key is None else key))
 
     def seal(self, plaintext: bytes, *, purpose: str) -> bytes:
         """Encrypt and authenticate `plaintext` for `purpose`."""
@@ -81,12 +99,14 @@ class KeyEncryptionKey:
         """
         if len(blob) < 1 + 12 + 16 or blob[0] != _VERSION:
             raise InvalidInputError(N_("a sealed secret is damaged or of an unknown format"))
-        try:
-            return self._aead(purpose).decrypt(blob[1:13], blob[13:], purpose.encode())
-        except InvalidTag as exc:
-            raise InvalidInputError(
-                N_("a sealed secret cannot be opened: wrong secret key, or the data was altered")
-            ) from exc
+        for key in (self._key, *self._previous):
+            try:
+                return self._aead(purpose, key).decrypt(blob[1:13], blob[13:], purpose.encode())
+            except InvalidTag:
+                continue
+        raise InvalidInputError(
+            N_("a sealed secret cannot be opened: wrong secret key, or the data was altered")
+        )
 
 
 def write_secret_file(path: Path, text: str) -> None:

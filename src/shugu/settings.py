@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     """SQLAlchemy URL of the hub database; default: SQLite file `hub.db` in the home."""
     secret_key: SecretStr | None = None
     """Key-encryption key (base64 of 32 bytes); default: the home's `secret.key` file."""
+    previous_secret_keys: list[SecretStr] = Field(default_factory=list)
+    """Earlier key-encryption keys, still accepted for opening (never for sealing) during a
+    rotation: `shugu key rotate` seals everything again under `secret_key`; then drop these."""
     hub_url: str | None = None
     """URL of a remote hub for the CLI; default: the embedded hub of the home, in-process."""
     space_name: str = "shugu"

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 
 from shugu import __version__
-from shugu.cli import demo, ledger, participant, pep, privacy
+from shugu.cli import demo, key, ledger, participant, pep, privacy
 from shugu.cli.context import CliContext
 from shugu.cli.output import JsonFlag, err, file_progress, guard, out, print_json
 from shugu.clock import SystemClock
@@ -28,6 +28,7 @@ app.add_typer(participant.app, name="participant")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(privacy.app, name="privacy")
 app.add_typer(pep.app, name="pep")
+app.add_typer(key.app, name="key")
 app.command(name="demo")(demo.demo)
 
 
