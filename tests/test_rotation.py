@@ -16,6 +16,8 @@ from shugu.home import Home, load_kek
 from shugu.hub import Hub
 from shugu.hubkeys import HubKeyRow
 from shugu.keyring import Keyring
+from shugu.pep.group import Scalar
+from shugu.pep.session_keys import default_path, read_session_key, write_session_key
 from shugu.privacy.keys import KeyStore
 from shugu.rotation import purpose_of, rotate
 from shugu.sealing import KeyEncryptionKey
@@ -72,14 +74,21 @@ def test_rotation_seals_everything_under_a_new_key_and_the_hub_works(home: Path)
     settings = Settings(home=home)
     old = load_kek(settings)
     before = _state(home)
+    secret = Scalar.random()
+    session_file = default_path(Home(home), "j#s")
+    write_session_key(session_file, old, job="j", session="s", context="j#s", secret=secret)
     report = ok_json(shugu(home, "key", "rotate", "--json"))
     assert report == {
         "hub_keys": 5,  # CA, log key, PEP client key, custodian, system
         "identities": 2,
         "pseudonym_keys": 1,
+        "session_keys": 1,
         "key_file_replaced": True,
         "resumed": False,
     }
+    assert read_session_key(session_file, load_kek(settings)) == secret
+    with pytest.raises(InvalidInputError, match="does not open"):
+        read_session_key(session_file, old)
     new = load_kek(settings)
     assert not new.same_key(old) and not new.has_previous
     assert not Home(home).previous_secret_file.exists()

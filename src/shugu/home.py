@@ -60,6 +60,11 @@ class Home:
         return self.root / "keys"
 
     @property
+    def pep_sessions(self) -> Path:
+        """The folder of the PEP session keys this home fetched (sealed)."""
+        return self.root / "pep-sessions"
+
+    @property
     def hierarchies(self) -> Path:
         """The folder of the space's shared generalisation hierarchies (ARX CSV tables)."""
         return self.root / "hierarchies"

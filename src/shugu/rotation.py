@@ -1,8 +1,9 @@
 """Rotation of the key-encryption key (KEK): every sealed secret sealed again under a new key.
 
 What is sealed under the KEK: the rows of `hub_keys` (the CA key, the ledger's log key, the PEP
-secrets and client key), the CLI's identities (``identities/*.json``) and the holders'
-pseudonymisation keys (``keys/*.json``).
+secrets and client key), the CLI's identities (``identities/*.json``), the holders'
+pseudonymisation keys (``keys/*.json``) and the PEP session keys the home fetched
+(``pep-sessions/*.json``).
 
 With the key in the home's ``secret.key`` (the default), `rotate` does it all:
 
@@ -66,6 +67,7 @@ class RotationReport:
     hub_keys: int
     identities: int
     pseudonym_keys: int
+    session_keys: int
     key_file_replaced: bool
     """True when the home's ``secret.key`` now holds a new key (False: the key is in the
     environment, and the operator changed it there)."""
@@ -164,6 +166,7 @@ def rotate(settings: Settings) -> RotationReport:
         rows = _rows(db, kek)
         identities = _files(home.identities, "sealed_private_key", _identity_purpose, kek)
         pseudonyms = _files(home.pseudonym_keys, "sealed_key", _pseudonym_purpose, kek)
+        sessions = _files(home.pep_sessions, "sealed_secret_key", _session_purpose, kek)
         resumed = kept.exists() if from_file else kek.has_previous
         if from_file:
             earlier = kept.read_text(encoding="ascii").split() if kept.exists() else []
@@ -175,7 +178,7 @@ def rotate(settings: Settings) -> RotationReport:
                 row = session.get(HubKeyRow, name)
                 assert row is not None
                 row.sealed_private_key = kek.seal(plaintext, purpose=purpose)
-        for item in (*identities, *pseudonyms):
+        for item in (*identities, *pseudonyms, *sessions):
             sealed = kek.seal(item.plaintext, purpose=item.purpose)
             record = item.record | {item.field: base64.b64encode(sealed).decode("ascii")}
             _write_private(item.path, json.dumps(record, indent=2) + "\n")
@@ -183,7 +186,9 @@ def rotate(settings: Settings) -> RotationReport:
             kept.unlink(missing_ok=True)
     finally:
         db.dispose()
-    return RotationReport(len(rows), len(identities), len(pseudonyms), from_file, resumed)
+    return RotationReport(
+        len(rows), len(identities), len(pseudonyms), len(sessions), from_file, resumed
+    )
 
 
 def _identity_purpose(path: Path, record: dict[str, Any]) -> str:
@@ -192,3 +197,7 @@ def _identity_purpose(path: Path, record: dict[str, Any]) -> str:
 
 def _pseudonym_purpose(path: Path, record: dict[str, Any]) -> str:
     return f"pseudonym:{record['holder']}"
+
+
+def _session_purpose(path: Path, record: dict[str, Any]) -> str:
+    return f"pep-session:{record['context']}"

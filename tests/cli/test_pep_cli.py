@@ -9,7 +9,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from shugu.home import load_kek
 from shugu.pep import G, Scalar
+from shugu.pep.session_keys import default_path, write_session_key
+from shugu.settings import Settings
 from tests.cli.test_cli import clean_environment, ok_json, shugu  # noqa: F401 - autouse fixture
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
@@ -185,6 +188,13 @@ def test_decrypt_refuses_a_bad_key_file_and_non_ciphertexts(home: Path, tmp_path
     secret = Scalar.random()
     key.unlink()
     key.write_text(json.dumps({"secret_key": secret.hex(), "public_key": (secret * G).hex()}))
+    clear = shugu(
+        home, "pep", "decrypt", str(source), "--session-key", str(key), "--out", str(tmp_path / "o")
+    )
+    assert clear.exit_code == 3 and "not a session key file" in clear.stderr  # never in clear
+    key.unlink()
+    kek = load_kek(Settings(home=home))
+    write_session_key(key, kek, job="j", session="s", context="j#s", secret=secret)
     result = shugu(
         home,
         "pep",
@@ -214,3 +224,50 @@ def test_bench_prints_the_figures() -> None:
         "ratio",
     }
     assert all(v > 0 for v in figures.values())
+
+
+def test_session_keys_are_kept_sealed_in_the_home(home: Path, tmp_path: Path) -> None:
+    source = tmp_path / "a.jsonl"
+    source.write_text('{"id": "110101-x", "diagnosis": "J45"}\n{"id": "p-2", "diagnosis": "E11"}\n')
+    enc, moved = tmp_path / "enc.jsonl", tmp_path / "moved.jsonl"
+    ok_json(
+        shugu(home, "pep", "encrypt", str(source), "--column", "id", "--out", str(enc), "--json")
+    )
+    args = ["--to-domain", "study-1", "--session", "s1", "--column", "id", "--out", str(moved)]
+    ok_json(shugu(home, "--as", "holder-a", "pep", "transcrypt", str(enc), *args, "--json"))
+    fetched = ok_json(
+        shugu(
+            home,
+            "--as",
+            "runner",
+            "pep",
+            "session-key",
+            "--job",
+            "study-1",
+            "--session",
+            "s1",
+            "--json",
+        )
+    )
+    from shugu.home import Home
+
+    path = Path(fetched["out"])
+    assert path == default_path(Home(home), "study-1#s1") and path.stat().st_mode & 0o077 == 0
+    record = json.loads(path.read_text())
+    assert set(record) == {"format", "job", "session", "context", "public_key", "sealed_secret_key"}
+    again = shugu(
+        home, "--as", "runner", "pep", "session-key", "--job", "study-1", "--session", "s1"
+    )
+    assert again.exit_code == 6 and "never overwritten" in again.stderr
+    plain = tmp_path / "plain.jsonl"
+    decrypt = ["pep", "decrypt", str(moved), "--column", "id", "--out", str(plain), "--json"]
+    ok_json(shugu(home, *decrypt, "--job", "study-1", "--session", "s1"))
+    assert len(json.loads(plain.read_text().splitlines()[0])["id"]) == 64
+    missing = shugu(home, "pep", "decrypt", str(moved), "--out", str(tmp_path / "x.jsonl"))
+    assert missing.exit_code == 3 and "--session-key FILE, or --job and --session" in missing.stderr
+    unknown = shugu(home, *decrypt[:-1], "--job", "study-2", "--session", "s1")
+    assert unknown.exit_code == 3 and "no session key for job study-2" in unknown.stderr
+    other = tmp_path / "other"
+    ok_json(shugu(other, "init", "--operator", "exchange", "--json"))
+    foreign = shugu(other, *decrypt[:-1], "--session-key", str(path))
+    assert foreign.exit_code == 3 and "does not open with this home's key" in foreign.stderr

@@ -24,6 +24,7 @@ def rotate(ctx: typer.Context, json_output: JsonFlag = False) -> None:
             "hub_keys": report.hub_keys,
             "identities": report.identities,
             "pseudonym_keys": report.pseudonym_keys,
+            "session_keys": report.session_keys,
             "key_file_replaced": report.key_file_replaced,
             "resumed": report.resumed,
         }
@@ -35,7 +36,7 @@ def rotate(ctx: typer.Context, json_output: JsonFlag = False) -> None:
     out.print(
         _(
             "sealed again under the new key: {hub_keys} hub keys, {identities} identities, "
-            "{pseudonym_keys} pseudonymisation keys",
+            "{pseudonym_keys} pseudonymisation keys, {session_keys} PEP session keys",
             cli.lang,
             **report,
         )

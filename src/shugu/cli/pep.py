@@ -238,14 +238,20 @@ def session_key(
     ctx: typer.Context,
     job: Annotated[str, typer.Option(help="Job id.")],
     session: Annotated[str, typer.Option(help="The job's session.")],
-    out_file: Annotated[Path, typer.Option("--out", help="Key file to create (mode 0600).")],
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Key file to create (default: in the home's pep-sessions/)."),
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
-    """Fetch every transcryptor's share and combine the session key. / 获取并合成会话密钥。"""
+    """Fetch every transcryptor's share, combine the session key, keep it sealed.
+    / 获取份额、合成会话密钥并密封保存。"""
     cli = context_of(ctx)
 
     async def work() -> dict[str, str]:
+        from shugu.home import load_kek
         from shugu.pep.group import G, GroupElement, Scalar
+        from shugu.pep.session_keys import default_path, write_session_key
         from shugu.pep.sharing import RecipientKey, SealedShare
 
         recipient = RecipientKey.generate()
@@ -266,46 +272,22 @@ def session_key(
         public = GroupElement.from_hex(body["public_key"])
         if secret * G != public:
             raise InvalidInputError(N_("the session key shares do not combine to the session key"))
-        key = {
-            "job": job,
-            "session": session,
-            "public_key": public.hex(),
-            "secret_key": secret.hex(),
-        }
-        _write_private(out_file, json.dumps(key, indent=2) + "\n")
-        return {"job": job, "session": session, "public_key": public.hex(), "out": str(out_file)}
+        path = out_file or default_path(cli.home, body["context"])
+        write_session_key(
+            path,
+            load_kek(cli.settings),
+            job=job,
+            session=session,
+            context=body["context"],
+            secret=secret,
+        )
+        return {"job": job, "session": session, "public_key": public.hex(), "out": str(path)}
 
     shown = run(cli.lang, work)
     if json_output:
         print_json(shown)
         return
-    out.print(_("session key written to {path}", cli.lang, path=str(out_file)))
-
-
-def _write_private(path: Path, text: str) -> None:
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise InvalidInputError(N_("{path} exists; choose another file"), path=str(path)) from None
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
-def _load_session_key(path: Path) -> Scalar:
-    from shugu.pep.group import G, GroupElement, Scalar
-
-    try:
-        key = json.loads(path.read_text(encoding="utf-8"))
-        secret, public = Scalar.from_hex(key["secret_key"]), key["public_key"]
-    except (OSError, ValueError, KeyError, TypeError, InvalidInputError) as exc:
-        raise InvalidInputError(
-            N_("{path} is not a session key file from `shugu pep session-key`"), path=str(path)
-        ) from exc
-    if secret * G != GroupElement.from_hex(public):
-        raise InvalidInputError(
-            N_("{path}: the secret key does not match its public key"), path=str(path)
-        )
-    return secret
+    out.print(_("session key written to {path}", cli.lang, path=shown["out"]))
 
 
 @app.command()
@@ -314,8 +296,13 @@ def decrypt(
     file: Annotated[Path, typer.Argument(help="Transcrypted pseudonyms. / 已转密的假名")],
     out_file: Out,
     session_key_file: Annotated[
-        Path, typer.Option("--session-key", help="Key file from `shugu pep session-key`.")
-    ],
+        Path | None,
+        typer.Option("--session-key", help="Key file from `shugu pep session-key --out`."),
+    ] = None,
+    job: Annotated[
+        str | None, typer.Option(help="With --session: a key fetched into this home.")
+    ] = None,
+    session: Annotated[str | None, typer.Option(help="The job's session.")] = None,
     column: Column = None,
     json_output: JsonFlag = False,
 ) -> None:
@@ -326,7 +313,7 @@ def decrypt(
         from shugu.pep.holder import decrypt_column
         from shugu.pep.parallel import usable_cpus
 
-        secret = _load_session_key(session_key_file)
+        secret = _session_secret(cli, session_key_file, job, session)
         frame = _read(file)
         name = _column(frame, column, file)
         with count_progress(_("decrypting", cli.lang), quiet=json_output) as step:
@@ -335,6 +322,28 @@ def decrypt(
         return frame.height
 
     _report(cli, json_output, guard(cli.lang, work), out_file)
+
+
+def _session_secret(
+    cli: CliContext, path: Path | None, job: str | None, session: str | None
+) -> Scalar:
+    from shugu.home import load_kek
+    from shugu.pep.service import session_context
+    from shugu.pep.session_keys import default_path, read_session_key
+
+    if path is None:
+        if job is None or session is None:
+            raise InvalidInputError(
+                N_("give --session-key FILE, or --job and --session of a key fetched here")
+            )
+        path = default_path(cli.home, session_context(job, session))
+        if not path.exists():
+            raise InvalidInputError(
+                N_("no session key for job {job}, session {session} in this home"),
+                job=job,
+                session=session,
+            )
+    return read_session_key(path, load_kek(cli.settings))
 
 
 @app.command()
