@@ -16,6 +16,7 @@ from shugu.pep.holder import (
     unpack_ciphertexts,
 )
 from shugu.pep.service import LinkRequest
+from shugu.pep.sharing import RecipientKey, SealedShare
 from tests.conftest import Member, Space
 
 pytestmark = pytest.mark.anyio
@@ -50,14 +51,23 @@ def _request(ids: list[str], public: GroupElement, job: str, **extra: object) ->
     } | extra
 
 
+def _key_request(job: str, session: str = "run-1") -> tuple[RecipientKey, dict[str, str]]:
+    recipient = RecipientKey.generate()
+    body = {"job": job, "session": session, "recipient_key": recipient.public_bytes.hex()}
+    return recipient, body
+
+
 async def _session_secret(space: Space, runner: Member, job: str) -> Scalar:
+    recipient, request = _key_request(job)
     async with space.raw(runner) as client:
-        response = await client.post("/v1/pep/session-key", json={"job": job, "session": "run-1"})
+        response = await client.post("/v1/pep/session-key", json=request)
     assert response.status_code == 200, response.text
     body = response.json()
     secret = Scalar.from_hex(body["blinded_secret_key"])
     for share in body["shares"]:
-        secret = secret * Scalar.from_hex(share["share"])
+        sealed = base64.b64decode(share["sealed"])
+        opened = recipient.open(SealedShare(share["transcryptor"], body["context"], sealed))
+        secret = secret * opened.share
     assert (secret * G).hex() == body["public_key"]
     assert body["context"] == f"{job}#run-1"
     return secret
@@ -116,7 +126,7 @@ async def test_a_refused_policy_gives_403_and_records_nothing(space: Space) -> N
     async with space.raw(space.members[Role.HOLDER]) as client:
         refused = await client.post("/v1/pep/transcrypt", json=request)
     async with space.raw(space.members[Role.USER]) as client:
-        no_key = await client.post("/v1/pep/session-key", json={"job": "study-1", "session": "s"})
+        no_key = await client.post("/v1/pep/session-key", json=_key_request("study-1", "s")[1])
     assert refused.status_code == no_key.status_code == 403
     assert refused.headers["content-type"] == "application/problem+json"
     assert "may not link domains study-1 for job study-1" in refused.json()["detail"]
@@ -161,7 +171,7 @@ async def test_a_body_over_the_limit_is_413(space: Space) -> None:
     ("path", "body"),
     [
         ("/v1/pep/transcrypt", {"job": "j", "domain_to": "j", "session": "s", "ciphertexts": ""}),
-        ("/v1/pep/session-key", {"job": "j", "session": "s"}),
+        ("/v1/pep/session-key", {"job": "j", "session": "s", "recipient_key": "ab" * 32}),
     ],
 )
 async def test_anonymous_gets_401_and_a_wrong_role_403(
@@ -179,13 +189,11 @@ async def test_anonymous_gets_401_and_a_wrong_role_403(
 async def test_a_holder_may_not_fetch_session_keys(space: Space) -> None:
     space.hub.pep.use_policy(AllowAll())
     async with space.raw(space.members[Role.HOLDER]) as client:
-        response = await client.post("/v1/pep/session-key", json={"job": "j", "session": "s"})
+        response = await client.post("/v1/pep/session-key", json=_key_request("j", "s")[1])
     assert response.status_code == 403
 
 
 async def test_session_key_shares_sealed_to_the_callers_recipient_key(space: Space) -> None:
-    from shugu.pep.sharing import RecipientKey, SealedShare
-
     space.hub.pep.use_policy(AllowAll())
     recipient = RecipientKey.generate()
     runner = space.members[Role.COMPUTE_PROVIDER]
@@ -195,7 +203,7 @@ async def test_session_key_shares_sealed_to_the_callers_recipient_key(space: Spa
     assert response.status_code == 200, response.text
     body = response.json()
     [share] = body["shares"]
-    assert share["share"] is None and share["sealed"]
+    assert set(share) == {"transcryptor", "sealed"}
     opened = recipient.open(
         SealedShare(share["transcryptor"], body["context"], base64.b64decode(share["sealed"]))
     )
@@ -233,3 +241,12 @@ async def test_the_hub_client_key_is_public(space: Space) -> None:
         key = (await client.get("/v1/pep/client-key")).json()["client_key"]
         info = (await client.get("/v1/pep/public-key")).json()
     assert key == info["client_key"] == space.hub.pep.client_public_key().hex()
+
+
+async def test_a_session_key_request_without_a_recipient_key_is_refused(space: Space) -> None:
+    space.hub.pep.use_policy(AllowAll())
+    size = space.hub.ledger.size()
+    async with space.raw(space.members[Role.COMPUTE_PROVIDER]) as client:
+        response = await client.post("/v1/pep/session-key", json={"job": "j", "session": "s"})
+    assert response.status_code == 422 and "recipient_key" in response.text
+    assert space.hub.ledger.size() == size

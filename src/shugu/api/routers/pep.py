@@ -65,19 +65,18 @@ class SessionKeyIn(BaseModel):
 
     job: str = Name
     session: str = Name
-    recipient_key: str | None = Field(default=None, min_length=64, max_length=64)
-    """Hex of a 32-byte X25519 public key; required when a transcryptor runs as its own server.
-    Without it the shares come in clear (the hub, which runs every transcryptor, sees them)."""
+    recipient_key: str = Field(min_length=64, max_length=64)
+    """Hex of the job's one-time X25519 public key: every share comes sealed to it (RFC 9180
+    HPKE), so that no share of a session key ever crosses the API in clear."""
 
 
 class ShareOut(BaseModel):
-    """One transcryptor's share kᵢ·bᵢ: in clear (hex) or sealed to the recipient key (base64 of
-    an RFC 9180 HPKE ciphertext, info ``shugu-pep-session-key-share-v1 ‖ 0 ‖ name ‖ 0 ‖
-    context``)."""
+    """One transcryptor's share kᵢ·bᵢ sealed to the recipient key: base64 of an RFC 9180 HPKE
+    ciphertext (DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM; info
+    ``shugu-pep-session-key-share-v1 ‖ 0 ‖ transcryptor ‖ 0 ‖ context``)."""
 
     transcryptor: str
-    share: str | None = None
-    sealed: str | None = None
+    sealed: str
 
 
 class SessionKeyOut(BaseModel):
@@ -106,10 +105,9 @@ def _hex(text: str) -> bytes:
 
 
 def _share(share: SessionKeyShare | SealedShare) -> ShareOut:
-    if isinstance(share, SealedShare):
-        sealed = base64.b64encode(share.sealed).decode()
-        return ShareOut(transcryptor=share.transcryptor, sealed=sealed)
-    return ShareOut(transcryptor=share.transcryptor, share=share.share.hex())
+    if not isinstance(share, SealedShare):  # the service seals whenever a recipient is given
+        raise TypeError("a share must be sealed before it leaves the hub")
+    return ShareOut(transcryptor=share.transcryptor, sealed=base64.b64encode(share.sealed).decode())
 
 
 @router.get("/public-key", response_model=PublicKeyOut)
@@ -173,7 +171,7 @@ async def transcrypt(request: Request, caller: Transcriber, body: TranscryptIn) 
 async def session_key(request: Request, caller: JobRunner, body: SessionKeyIn) -> SessionKeyOut:
     """Every transcryptor's share of the job session's key, if the link policy allows."""
     pep = hub_state(request).hub.pep
-    recipient = None if body.recipient_key is None else _hex(body.recipient_key)
+    recipient = _hex(body.recipient_key)
     material = await run_in_threadpool(
         lambda: pep.session_key(caller, job=body.job, session=body.session, recipient=recipient)
     )
