@@ -250,3 +250,12 @@ async def test_a_session_key_request_without_a_recipient_key_is_refused(space: S
         response = await client.post("/v1/pep/session-key", json={"job": "j", "session": "s"})
     assert response.status_code == 422 and "recipient_key" in response.text
     assert space.hub.ledger.size() == size
+
+
+async def test_transcriptions_and_session_keys_are_counted_in_the_metrics(space: Space) -> None:
+    space.hub.pep.use_policy(AllowAll())
+    await _pseudonyms(space, space.members[Role.HOLDER], ["a", "b", "c"], "j")
+    async with space.raw() as client:
+        text = (await client.get("/metrics")).text
+    assert "shugu_pep_ciphertexts_transcrypted_total 3.0" in text
+    assert "shugu_pep_session_keys_issued_total 1.0" in text

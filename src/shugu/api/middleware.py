@@ -33,6 +33,16 @@ class HubMetrics:
             ["method", "route"],
             registry=self.registry,
         )
+        self.pep_ciphertexts = Counter(
+            "shugu_pep_ciphertexts_transcrypted",
+            "Encrypted pseudonyms moved into a job's domain through every transcryptor.",
+            registry=self.registry,
+        )
+        self.pep_session_keys = Counter(
+            "shugu_pep_session_keys_issued",
+            "Session keys whose sealed shares were handed to a job.",
+            registry=self.registry,
+        )
 
 
 def _route_of(scope: Scope) -> str:

@@ -156,6 +156,7 @@ async def transcrypt(request: Request, caller: Transcriber, body: TranscryptIn) 
         )
     )
     batch = result.batch
+    hub_state(request).metrics.pep_ciphertexts.inc(len(batch))
     return TranscryptOut(
         ciphertexts=base64.b64encode(batch.ciphertexts).decode(),
         count=len(batch),
@@ -175,6 +176,7 @@ async def session_key(request: Request, caller: JobRunner, body: SessionKeyIn) -
     material = await run_in_threadpool(
         lambda: pep.session_key(caller, job=body.job, session=body.session, recipient=recipient)
     )
+    hub_state(request).metrics.pep_session_keys.inc()
     return SessionKeyOut(
         job=body.job,
         session=body.session,
