@@ -126,29 +126,11 @@ def up(
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
 ) -> None:
     """Serve the hub API over HTTP(S) with uvicorn. / 启动枢纽服务。"""
-    import uvicorn
-
     from shugu.api import create_app
-    from shugu.log import configure_logging
+    from shugu.cli.serving import serve
 
     cli: CliContext = ctx.obj
-    settings = cli.settings
-    configure_logging(settings.log_level, json_lines=settings.log_json)
-    application = guard(cli.lang, lambda: create_app(settings))
-    tls = settings.tls_cert_file is not None and settings.tls_key_file is not None
-    scheme = "https" if tls else "http"
-    bind_host, bind_port = host or settings.host, port if port is not None else settings.port
-    url = f"{scheme}://{bind_host}:{bind_port}"
-    err.print(_("serving {url}", cli.lang, url=url))
-    uvicorn.run(
-        application,
-        host=bind_host,
-        port=bind_port,
-        log_config=None,
-        access_log=False,
-        ssl_certfile=str(settings.tls_cert_file) if tls else None,
-        ssl_keyfile=str(settings.tls_key_file) if tls else None,
-    )
+    serve(cli, lambda: create_app(cli.settings), host, port)
 
 
 @app.command()

@@ -25,7 +25,7 @@ from shugu.cli.ledger import verify_ledger
 from shugu.cli.output import fields, guard, out, run, table
 from shugu.cli.participant import COLUMNS
 from shugu.client import HubClient, SigningAuth
-from shugu.errors import ConflictError, VerificationError
+from shugu.errors import ConflictError
 from shugu.i18n import N_, _
 from shugu.identity.ca import summarize, verify_issued_by
 from shugu.keyring import Keyring, LocalIdentity
@@ -205,22 +205,14 @@ async def _link(
     quiet: bool,
 ) -> None:
     """Fetch the session key (shares sealed to a one-time key), decrypt, and show the links."""
-    from shugu.pep.group import G, GroupElement, Scalar
     from shugu.pep.holder import decrypt_pseudonyms
-    from shugu.pep.sharing import RecipientKey, SealedShare
+    from shugu.pep.sharing import RecipientKey, open_session_key
 
     recipient = RecipientKey.generate()
     request = {"job": STUDY, "session": "run-1", "recipient_key": recipient.public_bytes.hex()}
     async with _client(transport, lang, researcher) as client:
         body = await client.request("POST", "/v1/pep/session-key", json=request)
-    secret = Scalar.from_hex(body["blinded_secret_key"])
-    for share in body["shares"]:
-        sealed = SealedShare(
-            share["transcryptor"], body["context"], base64.b64decode(share["sealed"])
-        )
-        secret = secret * recipient.open(sealed).share
-    if secret * G != GroupElement.from_hex(body["public_key"]):
-        raise VerificationError(N_("the session key shares do not combine to the session key"))
+    secret = open_session_key(body, recipient)
     rows = []
     seen: dict[str, set[str]] = {}
     for holder, items in moved.items():

@@ -31,11 +31,13 @@ import typer
 from rich.console import Console
 from rich.progress import (
     BarColumn,
+    DownloadColumn,
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
     TextColumn,
     TimeRemainingColumn,
+    TransferSpeedColumn,
 )
 from rich.table import Table
 from rich.text import Text
@@ -167,16 +169,20 @@ def file_progress(label: str, *, quiet: bool) -> Iterator[Callable[[str], None]]
 
 
 @contextmanager
-def count_progress(label: str, *, quiet: bool) -> Iterator[Callable[[int, int], None]]:
-    """A bar of items done out of all on stderr, called as ``(done, total)``; silent when
+def count_progress(
+    label: str, *, quiet: bool, in_bytes: bool = False
+) -> Iterator[Callable[[int, int | None], None]]:
+    """A bar of work done out of all (the total may be unknown) on stderr, called as
+    ``(done, total)``; in bytes with a transfer rate when `in_bytes`, else in items. Silent when
     `quiet` or when stderr is not a terminal."""
     if quiet or not err.is_terminal:
         yield lambda _done, _total: None
         return
+    amount = (DownloadColumn(), TransferSpeedColumn()) if in_bytes else (MofNCompleteColumn(),)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        *amount,
         TimeRemainingColumn(),
         console=err,
         transient=True,

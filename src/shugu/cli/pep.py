@@ -19,7 +19,6 @@ from shugu.cli.context import CliContext, context_of
 from shugu.cli.output import (
     JsonFlag,
     count_progress,
-    err,
     fields,
     guard,
     out,
@@ -250,30 +249,16 @@ def session_key(
 
     async def work() -> dict[str, str]:
         from shugu.home import load_kek
-        from shugu.pep.group import G, GroupElement, Scalar
         from shugu.pep.session_keys import default_path, write_session_key
-        from shugu.pep.sharing import RecipientKey, SealedShare
+        from shugu.pep.sharing import RecipientKey, open_session_key
 
         recipient = RecipientKey.generate()
         request = {"job": job, "session": session, "recipient_key": recipient.public_bytes.hex()}
         async with cli.client(cli.identity()) as client:
             body = await client.request("POST", "/v1/pep/session-key", json=request)
-        secret = Scalar.from_hex(body["blinded_secret_key"])
-        for share in body["shares"]:
-            if share.get("sealed") is None:
-                raise InvalidInputError(
-                    N_("the hub sent the share of {transcryptor} unsealed"),
-                    transcryptor=str(share.get("transcryptor")),
-                )
-            sealed = SealedShare(
-                share["transcryptor"], body["context"], base64.b64decode(share["sealed"])
-            )
-            secret = secret * recipient.open(sealed).share
-        public = GroupElement.from_hex(body["public_key"])
-        if secret * G != public:
-            raise InvalidInputError(N_("the session key shares do not combine to the session key"))
+        secret = open_session_key(body, recipient)
         path = out_file or default_path(cli.home, body["context"])
-        write_session_key(
+        public = write_session_key(
             path,
             load_kek(cli.settings),
             job=job,
@@ -474,25 +459,8 @@ def transcryptor_up(
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
 ) -> None:
     """Serve the transcryptor over HTTP(S) for its hub. / 启动转密器服务。"""
-    import uvicorn
-
     from shugu.api.transcryptor import create_transcryptor_app, open_host
-    from shugu.log import configure_logging
+    from shugu.cli.serving import serve
 
     cli = context_of(ctx)
-    settings = cli.settings
-    configure_logging(settings.log_level, json_lines=settings.log_json)
-    application = guard(cli.lang, lambda: create_transcryptor_app(settings, open_host(settings)))
-    tls = settings.tls_cert_file is not None and settings.tls_key_file is not None
-    bind_host, bind_port = host or settings.host, port if port is not None else settings.port
-    url = f"{'https' if tls else 'http'}://{bind_host}:{bind_port}"
-    err.print(_("serving {url}", cli.lang, url=url))
-    uvicorn.run(
-        application,
-        host=bind_host,
-        port=bind_port,
-        log_config=None,
-        access_log=False,
-        ssl_certfile=str(settings.tls_cert_file) if tls else None,
-        ssl_keyfile=str(settings.tls_key_file) if tls else None,
-    )
+    serve(cli, lambda: create_transcryptor_app(cli.settings, open_host(cli.settings)), host, port)

@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from shugu.cli.context import CliContext, context_of
-from shugu.cli.output import JsonFlag, err, fields, guard, out, print_json, table
+from shugu.cli.output import JsonFlag, count_progress, fields, guard, out, print_json, table
 from shugu.errors import InvalidInputError, NotFoundError
 from shugu.home import load_kek
 from shugu.i18n import N_, _
@@ -92,25 +83,6 @@ def _sheet(value: str | None) -> str | int | None:
     return value
 
 
-@contextmanager
-def _progress(label: str, *, enabled: bool) -> Iterator[Callable[[int, int | None], None]]:
-    """A byte-progress bar on stderr (only on a terminal)."""
-    if not enabled or not err.is_terminal:
-        yield lambda _done, _total: None
-        return
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task(label, total=None)
-        yield lambda done, total: bar.update(task, completed=done, total=total)
-
-
 def _open(
     file: str,
     *,
@@ -176,7 +148,7 @@ def scan(
                 on_bad_row=on_bad_row,
                 quarantine=quarantine,
             ) as source,
-            _progress(_(N_("scanning"), cli.lang), enabled=True) as advance,
+            count_progress(_(N_("scanning"), cli.lang), quiet=False, in_bytes=True) as advance,
         ):
             report = scan_source(
                 source, full=full, sample_rows=sample, catalogue=grading, progress=advance
@@ -310,7 +282,7 @@ def protect(
                 on_bad_row=on_bad_row,
                 quarantine=quarantine,
             ) as source,
-            _progress(_(N_("protecting"), cli.lang), enabled=True) as advance,
+            count_progress(_(N_("protecting"), cli.lang), quiet=False, in_bytes=True) as advance,
         ):
             report = protect_source(
                 source,

@@ -109,33 +109,35 @@ class RemoteTranscryptor:
             ) from exc
         try:
             raise_for_problem(response)
-        except PayloadTooLargeError as exc:  # its limit is below the hub's: configuration
-            raise UnavailableError(
-                N_("transcryptor {transcryptor} at {url} failed: {reason}"),
-                transcryptor=self._name,
-                url=self.url,
-                reason=exc.render("en"),
-            ) from exc
-        except InvalidInputError as exc:  # the caller's ciphertexts, found invalid there
-            raise InvalidInputError(
-                N_("transcryptor {transcryptor}: {reason}"),
-                transcryptor=self._name,
-                reason=exc.render("en"),
-            ) from exc
-        except ConflictError as exc:
-            raise ConflictError(
-                N_("transcryptor {transcryptor}: {reason}"),
-                transcryptor=self._name,
-                reason=exc.render("en"),
-            ) from exc
         except ShuguError as exc:
-            raise UnavailableError(
-                N_("transcryptor {transcryptor} at {url} failed: {reason}"),
-                transcryptor=self._name,
-                url=self.url,
-                reason=exc.render("en"),
-            ) from exc
+            raise self._as_ours(exc) from exc
         return response
+
+    def _as_ours(self, exc: ShuguError) -> ShuguError:
+        """A problem answer of the server as the hub reports it: an invalid ciphertext is the
+        caller's (400) and a conflict stays one, both named with the transcryptor; anything else,
+        a batch over its limit included, is the server's (503)."""
+        reason = exc.render("en")
+        if isinstance(exc, ConflictError | InvalidInputError) and not isinstance(
+            exc, PayloadTooLargeError
+        ):
+            kind = ConflictError if isinstance(exc, ConflictError) else InvalidInputError
+            return kind(
+                N_("transcryptor {transcryptor}: {reason}"), transcryptor=self._name, reason=reason
+            )
+        return UnavailableError(
+            N_("transcryptor {transcryptor} at {url} failed: {reason}"),
+            transcryptor=self._name,
+            url=self.url,
+            reason=reason,
+        )
+
+    def _unexpected(self) -> UnavailableError:
+        return UnavailableError(
+            N_("transcryptor {transcryptor} at {url} gave an unexpected answer"),
+            transcryptor=self._name,
+            url=self.url,
+        )
 
     def _json(self, response: httpx.Response) -> dict[str, Any]:
         try:
@@ -144,11 +146,7 @@ class RemoteTranscryptor:
                 return body
         except ValueError:
             pass
-        raise UnavailableError(
-            N_("transcryptor {transcryptor} at {url} gave an unexpected answer"),
-            transcryptor=self._name,
-            url=self.url,
-        )
+        raise self._unexpected()
 
     def info(self) -> dict[str, Any]:
         """Its name, version and whether it has joined a system.
@@ -176,11 +174,7 @@ class RemoteTranscryptor:
         try:
             return GroupElement.from_hex(str(text))
         except (InvalidInputError, ValueError) as exc:
-            raise UnavailableError(
-                N_("transcryptor {transcryptor} at {url} gave an unexpected answer"),
-                transcryptor=self._name,
-                url=self.url,
-            ) from exc
+            raise self._unexpected() from exc
 
     def transcrypt(
         self,
@@ -216,11 +210,7 @@ class RemoteTranscryptor:
         public_key = self._point(response.headers.get(PUBLIC_KEY_HEADER))
         same = response.headers.get(NAME_HEADER) == self._name
         if not same or len(response.content) != len(batch.ciphertexts):
-            raise UnavailableError(
-                N_("transcryptor {transcryptor} at {url} gave an unexpected answer"),
-                transcryptor=self._name,
-                url=self.url,
-            )
+            raise self._unexpected()
         return EncryptedBatch(response.content, public_key, (*batch.route, self._name))
 
     def session_key_share(
@@ -256,11 +246,7 @@ class RemoteTranscryptor:
         try:
             sealed = base64.b64decode(str(body["sealed"]), validate=True)
         except (KeyError, ValueError) as exc:
-            raise UnavailableError(
-                N_("transcryptor {transcryptor} at {url} gave an unexpected answer"),
-                transcryptor=self._name,
-                url=self.url,
-            ) from exc
+            raise self._unexpected() from exc
         share = SealedShare(self._name, context, sealed)
         return ShareAnswer(share, self._point(body.get("public_key")))
 

@@ -8,7 +8,7 @@ with HPKE (base mode, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM, from
 share cannot be replayed as another transcryptor's or another session's.
 
 >>> recipient = RecipientKey.generate()
->>> from shugu.pep.group import Scalar
+>>> from shugu.pep.group import G, GroupElement, Scalar
 >>> share = SessionKeyShare("auditor", "study#run-1", Scalar.random())
 >>> sealed = seal_share(share, recipient.public_bytes)
 >>> recipient.open(sealed) == share
@@ -17,7 +17,11 @@ True
 
 from __future__ import annotations
 
+import base64
+import binascii
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hpke
@@ -26,9 +30,15 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X
 from shugu.errors import InvalidInputError
 from shugu.i18n import N_
 from shugu.pep.distributed import SessionKeyShare
-from shugu.pep.group import Scalar
+from shugu.pep.group import G, GroupElement, Scalar
 
-__all__ = ["RecipientKey", "SealedShare", "recipient_public_key", "seal_share"]
+__all__ = [
+    "RecipientKey",
+    "SealedShare",
+    "open_session_key",
+    "recipient_public_key",
+    "seal_share",
+]
 
 RECIPIENT_KEY_BYTES = 32
 _SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.AES_256_GCM)
@@ -115,3 +125,34 @@ class RecipientKey:
                 session=sealed.session,
             ) from exc
         return SessionKeyShare(sealed.transcryptor, sealed.session, Scalar.from_bytes(raw))
+
+
+def open_session_key(answer: Mapping[str, Any], recipient: RecipientKey) -> Scalar:
+    """The session's secret key from the hub's answer to ``POST /v1/pep/session-key``: every
+    sealed share opened with `recipient` and multiplied into the blinded global secret key, the
+    result checked against the session's public key.
+
+    Raises:
+        InvalidInputError: a share is missing its seal or does not open, or the shares do not
+            combine to the session's public key.
+    """
+    try:
+        context = str(answer["context"])
+        secret = Scalar.from_hex(answer["blinded_secret_key"])
+        public = GroupElement.from_hex(answer["public_key"])
+        shares = [(str(s["transcryptor"]), s.get("sealed")) for s in answer["shares"]]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInputError(N_("the hub's session key answer is malformed")) from exc
+    for transcryptor, sealed in shares:
+        try:
+            raw = base64.b64decode(str(sealed), validate=True) if sealed else b""
+        except binascii.Error:
+            raw = b""
+        if not raw:
+            raise InvalidInputError(
+                N_("the hub sent the share of {transcryptor} unsealed"), transcryptor=transcryptor
+            )
+        secret = secret * recipient.open(SealedShare(transcryptor, context, raw)).share
+    if secret * G != public:
+        raise InvalidInputError(N_("the session key shares do not combine to the session key"))
+    return secret
