@@ -36,49 +36,35 @@ def home(tmp_path: Path) -> Path:
     return path
 
 
-def _job_pseudonyms(home: Path, tmp: Path, holder: str, source: Path, job: str) -> list[str]:
+def _job_pseudonyms(
+    home: Path, tmp: Path, holder: str, source: Path, job: str, env: dict[str, str] | None = None
+) -> list[str]:
+    """Encrypt `source`'s id column, transcrypt it as `holder` into `job`, fetch the session key
+    as `runner` (once per job), decrypt; the rows must stay aligned with their diagnoses."""
     stem = f"{holder}-{job}"
     suffix = source.suffix
     encrypted, moved, plain = (tmp / f"{stem}-{n}{suffix}" for n in ("enc", "moved", "plain"))
-    ok_json(
-        shugu(
-            home, "pep", "encrypt", str(source), "--column", "id", "--out", str(encrypted), "--json"
-        )
-    )
-    args = ["--to-domain", job, "--session", "s1", "--column", "id", "--out", str(moved)]
-    ok_json(shugu(home, "--as", holder, "pep", "transcrypt", str(encrypted), *args, "--json"))
     key = tmp / f"{stem}.key"
+
+    def run(*args: str) -> None:
+        ok_json(shugu(home, *args, "--json", env=env))
+
+    run("pep", "encrypt", str(source), "--column", "id", "--out", str(encrypted))
+    args = ["--to-domain", job, "--session", "s1", "--column", "id", "--out", str(moved)]
+    run("--as", holder, "pep", "transcrypt", str(encrypted), *args)
     if not key.exists():
-        ok_json(
-            shugu(
-                home,
-                "--as",
-                "runner",
-                "pep",
-                "session-key",
-                "--job",
-                job,
-                "--session",
-                "s1",
-                "--out",
-                str(key),
-                "--json",
-            )
-        )
-    ok_json(
-        shugu(
-            home,
-            "pep",
-            "decrypt",
-            str(moved),
-            "--session-key",
-            str(key),
-            "--column",
-            "id",
-            "--out",
-            str(plain),
-            "--json",
-        )
+        session = ["--job", job, "--session", "s1", "--out", str(key)]
+        run("--as", "runner", "pep", "session-key", *session)
+    run(
+        "pep",
+        "decrypt",
+        str(moved),
+        "--session-key",
+        str(key),
+        "--column",
+        "id",
+        "--out",
+        str(plain),
     )
     frame = pl.read_parquet(plain) if suffix == ".parquet" else pl.read_ndjson(plain)
     assert frame["diagnosis"].to_list() == ["J45", "E11", "I10"]  # rows stay aligned

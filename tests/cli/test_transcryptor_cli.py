@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.cli.test_cli import clean_environment, ok_json, shugu  # noqa: F401 - autouse fixture
+from tests.cli.test_pep_cli import _job_pseudonyms
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
 
@@ -152,82 +153,11 @@ def test_a_transcryptor_in_its_own_process_in_the_chain(
     assert info["transcryptors"] == ["custodian", "auditor"]
     source = tmp_path / "ids.jsonl"
     source.write_text(
-        '{"id": "110101-x", "d": "J45"}\n{"id": "p-2", "d": "E11"}\n'
-        '{"id": " 110101-X", "d": "I10"}\n'
+        '{"id": "110101-x", "diagnosis": "J45"}\n{"id": "p-2", "diagnosis": "E11"}\n'
+        '{"id": " 110101-X", "diagnosis": "I10"}\n'
     )
-    enc, moved, plain, key = (
-        tmp_path / n for n in ("enc.jsonl", "moved.jsonl", "plain.jsonl", "s1.key")
-    )
-    ok_json(
-        shugu(
-            hub,
-            "pep",
-            "encrypt",
-            str(source),
-            "--column",
-            "id",
-            "--out",
-            str(enc),
-            "--json",
-            env=env,
-        )
-    )
-    ok_json(
-        shugu(
-            hub,
-            "--as",
-            "holder-a",
-            "pep",
-            "transcrypt",
-            str(enc),
-            "--to-domain",
-            "study-1",
-            "--session",
-            "s1",
-            "--column",
-            "id",
-            "--out",
-            str(moved),
-            "--json",
-            env=env,
-        )
-    )
-    ok_json(
-        shugu(
-            hub,
-            "--as",
-            "runner",
-            "pep",
-            "session-key",
-            "--job",
-            "study-1",
-            "--session",
-            "s1",
-            "--out",
-            str(key),
-            "--json",
-            env=env,
-        )
-    )
-    ok_json(
-        shugu(
-            hub,
-            "pep",
-            "decrypt",
-            str(moved),
-            "--session-key",
-            str(key),
-            "--column",
-            "id",
-            "--out",
-            str(plain),
-            "--json",
-            env=env,
-        )
-    )
-    rows = [json.loads(line) for line in plain.read_text().splitlines()]
-    assert [r["d"] for r in rows] == ["J45", "E11", "I10"]
-    assert rows[0]["id"] == rows[2]["id"] != rows[1]["id"] and len(rows[0]["id"]) == 64
+    ids = _job_pseudonyms(hub, tmp_path, "holder-a", source, "study-1", env=env)
+    assert ids[0] == ids[2] != ids[1] and len(ids[0]) == 64
     entries = ok_json(shugu(hub, "ledger", "entries", "--json", env=env))["items"]
     issued = [e["entry"] for e in entries if e["entry"]["type"] == "pep.session_key.issued"]
     assert issued and len(issued[0]["payload"]["recipient_key"]) == 64

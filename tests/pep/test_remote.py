@@ -19,9 +19,9 @@ from shugu.errors import ConflictError, InvalidInputError, UnavailableError
 from shugu.home import load_kek
 from shugu.hub import Hub
 from shugu.hubkeys import HubKeyRow
-from shugu.identity import Principal, Role
+from shugu.identity import Principal
 from shugu.identity.httpsig import self_key_id
-from shugu.pep import G, GroupElement
+from shugu.pep import G, GroupElement, Scalar
 from shugu.pep.batch import EncryptedBatch
 from shugu.pep.distributed import SessionKeyShare
 from shugu.pep.holder import (
@@ -31,27 +31,28 @@ from shugu.pep.holder import (
     unpack_ciphertexts,
 )
 from shugu.pep.remote import PREFIX, RemoteTranscryptor
-from shugu.pep.service import LinkRequest, PepConfig, PepService
+from shugu.pep.service import PepConfig, PepService
 from shugu.pep.sharing import RecipientKey, SealedShare
 from tests.pep.conftest import Served, serve, transcryptor_settings
-
-HOLDER_A = Principal("01HOLDERA", "holder-a", frozenset({Role.HOLDER}))
-HOLDER_B = Principal("01HOLDERB", "holder-b", frozenset({Role.HOLDER}))
-RUNNER = Principal("01RUNNER", "runner", frozenset({Role.COMPUTE_PROVIDER}))
+from tests.pep.test_service import HOLDER_A, HOLDER_B, AllowAll, _service
+from tests.pep.test_service import JOB_RUNNER as RUNNER
 
 
-class AllowAll:
-    def allows(self, request: LinkRequest) -> bool:
-        return True
-
-
-def _service(hub: Hub, *chain: str, workers: int = 1) -> PepService:
-    with hub.db.session() as session:  # a system of its own, not the hub's
-        session.execute(delete(HubKeyRow).where(HubKeyRow.name.like("pep:%")))
-    config = PepConfig(transcryptors=chain, workers=workers, parallel_min=8)
-    service = PepService(hub.db, load_kek(hub.settings), hub.clock, hub.ledger, AllowAll(), config)
-    service.open()
-    return service
+def _sealed_session_secret(
+    service: PepService, job: str, session: str
+) -> tuple[Scalar, GroupElement]:
+    """The session key as a job gets it: shares sealed to its one-time key, opened by it; and
+    the session public key the service reports."""
+    recipient = RecipientKey.generate()
+    material = service.session_key(
+        RUNNER, job=job, session=session, recipient=recipient.public_bytes
+    )
+    secret = material.blinded_secret_key
+    for share in material.shares:
+        assert isinstance(share, SealedShare)  # the hub relays what it cannot read
+        secret = secret * recipient.open(share).share
+    assert secret * G == material.public_key
+    return secret, material.public_key
 
 
 @pytest.fixture
@@ -74,13 +75,8 @@ def _pseudonyms(service: PepService, holder: Principal, ids: list[str], job: str
         shuffle=False,
     )
     assert out.batch.route == ("custodian", "auditor")
-    recipient = RecipientKey.generate()
-    material = service.session_key(RUNNER, job=job, session="s1", recipient=recipient.public_bytes)
-    secret = material.blinded_secret_key
-    for share in material.shares:
-        assert isinstance(share, SealedShare)  # the hub relays what it cannot read
-        secret = secret * recipient.open(share).share
-    assert secret * G == material.public_key == out.batch.public_key
+    secret, public_key = _sealed_session_secret(service, job, "s1")
+    assert public_key == out.batch.public_key
     texts = pack_ciphertexts(out.batch.ciphertexts, [True] * len(ids))
     return [p for p in decrypt_pseudonyms(texts, secret) if p is not None]
 
@@ -126,12 +122,7 @@ def test_the_shuffled_chain_still_decrypts_to_the_same_set(chained: PepService) 
         HOLDER_A, job="j", domain_from=None, domain_to="j", session="s", ciphertexts=data
     )
     assert shuffled.batch.ciphertexts != ordered.batch.ciphertexts
-    recipient = RecipientKey.generate()
-    material = chained.session_key(RUNNER, job="j", session="s", recipient=recipient.public_bytes)
-    secret = material.blinded_secret_key
-    for share in material.shares:
-        assert isinstance(share, SealedShare)
-        secret = secret * recipient.open(share).share
+    secret, _ = _sealed_session_secret(chained, "j", "s")
     texts = [pack_ciphertexts(b.batch.ciphertexts, [True] * 40) for b in (ordered, shuffled)]
     assert sorted(decrypt_pseudonyms(texts[0], secret)) == sorted(
         decrypt_pseudonyms(texts[1], secret)
@@ -423,8 +414,8 @@ def test_an_all_remote_chain_leaves_the_hub_no_pep_secret(
     server, thread, custodian = serve(settings, "custodian", hub.pep.client_public_key())
     service = _service(hub, f"custodian={custodian.url}", f"auditor={auditor.url}")
     try:
-        a = _chain_pseudonyms(service, HOLDER_A, ["x-1", "x-2"])
-        b = _chain_pseudonyms(service, HOLDER_B, ["X-2", "x-1"])
+        a = _pseudonyms(service, HOLDER_A, ["x-1", "x-2"], "j")
+        b = _pseudonyms(service, HOLDER_B, ["X-2", "x-1"], "j")
         assert a == [b[1], b[0]]
         with hub.db.session() as session:
             names = {row.name for row in session.scalars(select(HubKeyRow)).all()}
@@ -433,28 +424,6 @@ def test_an_all_remote_chain_leaves_the_hub_no_pep_secret(
         service.close()
         server.should_exit = True
         thread.join(timeout=10)
-
-
-def _chain_pseudonyms(service: PepService, holder: Principal, ids: list[str]) -> list[str | None]:
-    public = service.public_info().public_key
-    data, _ = unpack_ciphertexts(encrypt_identifiers(ids, public))
-    out = service.transcrypt(
-        holder,
-        job="j",
-        domain_from=None,
-        domain_to="j",
-        session="s",
-        ciphertexts=data,
-        shuffle=False,
-    )
-    assert out.batch.route == ("custodian", "auditor")
-    recipient = RecipientKey.generate()
-    material = service.session_key(RUNNER, job="j", session="s", recipient=recipient.public_bytes)
-    secret = material.blinded_secret_key
-    for share in material.shares:
-        assert isinstance(share, SealedShare)
-        secret = secret * recipient.open(share).share
-    return decrypt_pseudonyms(pack_ciphertexts(out.batch.ciphertexts, [True] * len(ids)), secret)
 
 
 def test_an_invalid_ciphertext_found_by_a_server_is_the_callers_error(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -54,10 +55,10 @@ class RefuseAll:
         return False
 
 
-def _service(
-    hub: Hub, *names: str, policy: LinkPolicy | None = None, max_batch: int = 10_000
-) -> PepService:
-    with hub.db.session() as session:  # a system of its own, not the hub's
+def _service(hub: Hub, *names: str, policy: LinkPolicy | None = None, **config: Any) -> PepService:
+    """A PEP system of its own (not the hub's) over the hub's database; `config` goes to
+    `PepConfig` (e.g. ``max_batch``, ``workers``)."""
+    with hub.db.session() as session:
         session.execute(delete(HubKeyRow).where(HubKeyRow.name.like("pep:%")))
     service = PepService(
         hub.db,
@@ -65,7 +66,7 @@ def _service(
         hub.clock,
         hub.ledger,
         policy or AllowAll(),
-        PepConfig(transcryptors=names or ("custodian",), max_batch=max_batch),
+        PepConfig(transcryptors=names or ("custodian",), **config),
     )
     service.open()
     return service
