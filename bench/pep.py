@@ -323,6 +323,7 @@ def measure_scaling(size: int) -> dict[str, Any]:
         figures[f"{workers}_processes_per_s"] = round(size / seconds, 1)
         say(f"scaling: {workers} process(es): {size / seconds:,.0f} transcriptions/s")
     figures |= _thread_scaling(batch, custodian, move, size)
+    figures |= _holder_scaling(min(size, 200_000))
     figures |= _service_scaling(size)
     figures |= _remote_chain(size)
     figures |= _ray_scaling(batch, custodian, move, size)
@@ -374,6 +375,33 @@ def _through_the_service(hub: Any, size: int, request: int) -> float:
             ciphertexts=data[offset : offset + step],
         )
     return time.perf_counter() - start
+
+
+def _holder_scaling(size: int) -> dict[str, Any]:
+    """A holder's column of `size` identifiers encrypted (hash to the group, ElGamal) and the
+    job's decryption of as many, on one worker thread and on one per CPU."""
+    from shugu.pep.holder import decrypt_pseudonyms, encrypt_identifiers
+    from shugu.pep.keys import make_global_keys
+
+    if ALL_CPUS and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, set(ALL_CPUS))
+    keys = make_global_keys()
+    ids = [f"P-{i:09d}" for i in range(size)]
+    figures: dict[str, Any] = {"holder_size": size}
+    for workers in sorted({1, len(ALL_CPUS) or 1}):
+        start = time.perf_counter()
+        texts = encrypt_identifiers(ids, keys.public, workers=workers)
+        encrypted = time.perf_counter() - start
+        start = time.perf_counter()
+        decrypt_pseudonyms(texts, keys.secret, workers=workers)
+        decrypted = time.perf_counter() - start
+        figures[f"holder_encrypt_{workers}_workers_per_s"] = round(size / encrypted, 1)
+        figures[f"holder_decrypt_{workers}_workers_per_s"] = round(size / decrypted, 1)
+        say(
+            f"scaling: holder column, {workers} worker(s): encrypt {size / encrypted:,.0f}/s, "
+            f"decrypt {size / decrypted:,.0f}/s"
+        )
+    return figures
 
 
 def _service_scaling(size: int, request: int = 10_000) -> dict[str, Any]:

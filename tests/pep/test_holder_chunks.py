@@ -50,3 +50,15 @@ def test_an_invalid_point_is_named_by_its_place_in_the_whole_column() -> None:
         with pytest.raises(InvalidInputError) as caught:
             decrypt_pseudonyms(bad, secret, workers=workers)
         assert "ciphertext 17 is not valid" in caught.value.render()
+
+
+def test_a_short_column_is_split_evenly_over_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(holder, "CHUNK", 16_384)
+    seen: list[tuple[int, int]] = []
+    encrypt_identifiers(
+        [f"id-{i}" for i in range(10)],
+        Scalar.random() * G,
+        workers=2,
+        progress=lambda d, t: seen.append((d, t)),
+    )
+    assert seen == [(5, 10), (10, 10)]

@@ -118,30 +118,33 @@ Progress = Callable[[int, int], None]
 def _in_chunks(
     work: Callable[[int, int], bytes], count: int, workers: int, progress: Progress | None
 ) -> bytes:
-    """`work(start, stop)` over [0, count) in chunks, on `workers` threads (libsodium runs without
-    the GIL), joined in order. An invalid ciphertext is named by its position in the whole."""
+    """`work(start, stop)` over [0, count) in chunks of at most `CHUNK` (smaller when that keeps
+    every worker busy), on `workers` threads (libsodium runs without the GIL), joined in order.
+    An invalid ciphertext is named by its position in the whole."""
+
+    step = CHUNK if workers < 2 else max(1, min(CHUNK, -(-count // workers)))
 
     def run(start: int) -> bytes:
         try:
-            return work(start, min(start + CHUNK, count))
+            return work(start, min(start + step, count))
         except InvalidInputError as exc:
             if "index" in exc.params:  # a position within the chunk
                 exc.params["index"] += start
             raise
 
-    starts = range(0, count, CHUNK)
+    starts = range(0, count, step)
     parts: list[bytes] = []
     if workers > 1 and len(starts) > 1:
         with ThreadPoolExecutor(workers, thread_name_prefix="pep") as pool:
             for part in pool.map(run, starts):
                 parts.append(part)
                 if progress is not None:
-                    progress(min(len(parts) * CHUNK, count), count)
+                    progress(min(len(parts) * step, count), count)
         return b"".join(parts)
     for start in starts:
         parts.append(run(start))
         if progress is not None:
-            progress(min(start + CHUNK, count), count)
+            progress(min(start + step, count), count)
     return b"".join(parts)
 
 
