@@ -1,4 +1,5 @@
-"""`shugu pep keygen|encrypt|transcrypt|session-key|decrypt|bench`: polymorphic pseudonyms on files.
+"""`shugu pep keygen|hub-key|encrypt|transcrypt|session-key|decrypt|bench|transcryptor`:
+polymorphic pseudonyms on files, and a transcryptor run by another party.
 
 Files are JSON lines (``.jsonl``, ``.ndjson``, ``.json``) or Parquet (``.parquet``); the output
 keeps every column and row, with the chosen column replaced (encrypted pseudonyms as libpep's
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
     from shugu.pep.group import GroupElement, Scalar
 
 app = typer.Typer(
-    help="Polymorphic pseudonyms: encrypt, transcrypt, decrypt. / 多态假名：加密、转密、解密。",
+    help="Polymorphic pseudonyms: encrypt, transcrypt, decrypt; transcryptors. "
+    "/ 多态假名：加密、转密、解密；转密器。",
     no_args_is_help=True,
 )
 
