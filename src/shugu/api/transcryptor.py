@@ -27,7 +27,7 @@ from shugu.home import load_kek
 from shugu.i18n import N_
 from shugu.ledger import LedgerConfig, LedgerService
 from shugu.ledger.models import RequestEvidence
-from shugu.pep.group import GroupElement
+from shugu.pep.group import GroupElement, parse_hex
 from shugu.pep.parallel import usable_cpus
 from shugu.pep.remote import NAME_HEADER, PREFIX, PUBLIC_KEY_HEADER
 from shugu.pep.server import TranscryptorConfig, TranscryptorHost, read_config
@@ -100,13 +100,6 @@ class ShareOut(BaseModel):
     session: str
     sealed: str
     public_key: str
-
-
-def _hex(text: str, what: str) -> bytes:
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        raise InvalidInputError(N_("{what} must be hexadecimal"), what=what) from None
 
 
 def _check_context(context: str) -> str:
@@ -228,7 +221,7 @@ def create_transcryptor_app(settings: Settings, host: TranscryptorHost) -> FastA
     async def session_key_share(request: Request, evidence: Evidence, body: ShareIn) -> ShareOut:
         context = _check_context(body.context)
         point = GroupElement.from_hex(body.public_key)
-        recipient = _hex(body.recipient_key, "recipient_key")
+        recipient = parse_hex(body.recipient_key, "recipient_key")
         answer = await run_in_threadpool(
             lambda: host.session_key_share(
                 context,

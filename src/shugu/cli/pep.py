@@ -380,13 +380,11 @@ def transcryptor_init(
         from shugu.api.transcryptor import open_host
         from shugu.errors import ConflictError
         from shugu.home import Home
+        from shugu.pep.group import parse_hex
         from shugu.pep.server import CONFIG_FILE, TranscryptorConfig, write_config
         from shugu.sealing import KeyEncryptionKey
 
-        try:
-            key = bytes.fromhex(hub_key)
-        except ValueError:
-            raise InvalidInputError(N_("{what} must be hexadecimal"), what="--hub-key") from None
+        key = parse_hex(hub_key, "--hub-key")
         TranscryptorConfig(name, key)
         home = Home(cli.settings.home)
         if home.is_initialised():

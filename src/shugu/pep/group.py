@@ -55,11 +55,14 @@ def check_length(data: bytes, expected: int, message: str) -> bytes:
     return bytes(data)
 
 
-def parse_hex(text: str) -> bytes:
-    """Decode a hexadecimal string (either case), or raise `InvalidInputError`."""
+def parse_hex(text: str, what: str | None = None) -> bytes:
+    """Decode a hexadecimal string (either case), or raise `InvalidInputError` naming `what`
+    (the field or option it came from) if given, else quoting the text."""
     try:
         return bytes.fromhex(text)
     except (ValueError, TypeError):
+        if what is not None:
+            raise InvalidInputError(N_("{what} must be hexadecimal"), what=what) from None
         raise InvalidInputError(N_("'{text}' is not a hexadecimal string"), text=text) from None
 
 

@@ -16,6 +16,7 @@ from shugu.errors import InvalidInputError
 from shugu.i18n import N_
 from shugu.identity import Principal, Role
 from shugu.pep.distributed import SessionKeyShare
+from shugu.pep.group import parse_hex
 from shugu.pep.sharing import SealedShare
 
 router = APIRouter(prefix="/v1/pep", tags=["pep"])
@@ -97,13 +98,6 @@ def _decode(text: str) -> bytes:
         raise InvalidInputError(N_("ciphertexts must be standard base64")) from None
 
 
-def _hex(text: str) -> bytes:
-    try:
-        return bytes.fromhex(text)
-    except ValueError:
-        raise InvalidInputError(N_("{what} must be hexadecimal"), what="recipient_key") from None
-
-
 def _share(share: SessionKeyShare | SealedShare) -> ShareOut:
     if not isinstance(share, SealedShare):  # the service seals whenever a recipient is given
         raise TypeError("a share must be sealed before it leaves the hub")
@@ -172,7 +166,7 @@ async def transcrypt(request: Request, caller: Transcriber, body: TranscryptIn) 
 async def session_key(request: Request, caller: JobRunner, body: SessionKeyIn) -> SessionKeyOut:
     """Every transcryptor's share of the job session's key, if the link policy allows."""
     pep = hub_state(request).hub.pep
-    recipient = _hex(body.recipient_key)
+    recipient = parse_hex(body.recipient_key, "recipient_key")
     material = await run_in_threadpool(
         lambda: pep.session_key(caller, job=body.job, session=body.session, recipient=recipient)
     )
