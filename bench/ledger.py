@@ -42,13 +42,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from shugu.db import Database
-from shugu.hub import Hub
+from shugu.keys.sealing import KeyEncryptionKey
 from shugu.ledger import Event, LedgerService, encode_event, merkle, store
 from shugu.ledger.audit import AuditReport, TreeAudit, check_signatures, checkpoint_roots
 from shugu.ledger.claim import check_claim, sign_claim
 from shugu.ledger.models import NodeRow
 from shugu.ledger.note import verify_note
-from shugu.sealing import KeyEncryptionKey
+from shugu.runtime import Hub
 from shugu.settings import Settings
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

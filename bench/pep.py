@@ -410,8 +410,8 @@ def _service_scaling(size: int, request: int = 10_000) -> dict[str, Any]:
     and with one per CPU."""
     import tempfile
 
-    from shugu.hub import Hub
-    from shugu.sealing import KeyEncryptionKey
+    from shugu.keys.sealing import KeyEncryptionKey
+    from shugu.runtime import Hub
     from shugu.settings import PepSettings, Settings
 
     if ALL_CPUS and hasattr(os, "sched_setaffinity"):
@@ -445,9 +445,9 @@ def _remote_chain(size: int, request: int = 10_000) -> dict[str, Any]:
     import httpx
 
     from shugu.home import Home
-    from shugu.hub import Hub
+    from shugu.keys.sealing import KeyEncryptionKey
     from shugu.pep.server import write_config
-    from shugu.sealing import KeyEncryptionKey
+    from shugu.runtime import Hub
     from shugu.settings import PepSettings, Settings
 
     if ALL_CPUS and hasattr(os, "sched_setaffinity"):

@@ -19,9 +19,9 @@ from sqlalchemy.engine import make_url
 from shugu.api import create_app
 from shugu.client import HubClient, SigningAuth
 from shugu.clock import ManualClock
-from shugu.hub import Hub
 from shugu.identity import Application, Principal, Role
-from shugu.sealing import KeyEncryptionKey
+from shugu.keys.sealing import KeyEncryptionKey
+from shugu.runtime import Hub
 from shugu.settings import RateLimit, Settings
 
 START = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)

@@ -13,7 +13,7 @@ import pytest
 from shugu.clock import ManualClock
 from shugu.errors import InvalidInputError
 from shugu.ids import is_id, new_id
-from shugu.sealing import KeyEncryptionKey
+from shugu.keys.sealing import KeyEncryptionKey
 from shugu.settings import Settings
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -23,8 +23,8 @@ PURE_MODULES = [
     "shugu.ids",
     "shugu.errors",
     "shugu.i18n",
-    "shugu.sealing",
-    "shugu.identity.httpsig",
+    "shugu.keys.sealing",
+    "shugu.signing.httpsig",
     "shugu.api.ratelimit",
 ]
 

@@ -12,9 +12,9 @@ from shugu.api import create_app
 from shugu.api.ratelimit import RateLimiter
 from shugu.db import head_revision
 from shugu.errors import RateLimitedError, UnavailableError
-from shugu.hub import Hub
 from shugu.identity import Role
 from shugu.log import JsonFormatter
+from shugu.runtime import Hub
 from shugu.settings import RateLimit, Settings
 from tests.conftest import Space, make_member, make_operator
 

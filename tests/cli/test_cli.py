@@ -203,7 +203,7 @@ def test_a_bad_setting_is_explained(home: Path) -> None:
 
 
 def test_init_with_a_secret_key_from_the_environment(tmp_path: Path) -> None:
-    from shugu.sealing import KeyEncryptionKey
+    from shugu.keys.sealing import KeyEncryptionKey
 
     env = {"SHUGU_SECRET_KEY": KeyEncryptionKey.generate().to_text()}
     home = tmp_path / "env-home"

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, insert, select, update
 
-from shugu.hub import Hub
 from shugu.ledger import Event
 from shugu.ledger.merkle import CompactRange, leaf_hash
 from shugu.ledger.models import CheckpointRow, CosignatureRow, EntryRow, NodeRow, StateRow
+from shugu.runtime import Hub
 from shugu.settings import Settings
 from tests.cli.test_cli import clean_environment, ok_json, shugu  # noqa: F401 - autouse fixture
 

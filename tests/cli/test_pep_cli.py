@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from shugu.home import load_kek
+from shugu.keys import load_kek
 from shugu.pep import G, Scalar
 from shugu.pep.session_keys import default_path, write_session_key
 from shugu.settings import Settings

@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from shugu.keys.sealing import KeyEncryptionKey
 from shugu.privacy.keys import KeyStore
 from shugu.privacy.transforms import pseudonym
-from shugu.sealing import KeyEncryptionKey
 from tests.cli.test_cli import clean_environment, ok_json, shugu  # noqa: F401 - autouse fixture
 
 pytestmark = pytest.mark.usefixtures("clean_environment")

@@ -17,11 +17,12 @@ from shugu.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from shugu.hub import Hub
-from shugu.identity import Application, ParticipantStatus, Role, SignedRequest, httpsig
+from shugu.identity import Application, ParticipantStatus, Role, SignedRequest
 from shugu.identity.ca import participant_id_of, verify_issued_by
 from shugu.identity.models import NonceRow, ParticipantRow
 from shugu.identity.service import self_key_id
+from shugu.runtime import Hub
+from shugu.signing import httpsig
 from tests.conftest import Member, make_member, make_operator
 
 
@@ -282,8 +283,8 @@ def test_an_application_must_be_signed_by_the_key_it_registers(hub: Hub) -> None
 
 
 def test_the_ca_key_is_stored_sealed(hub: Hub, settings) -> None:  # type: ignore[no-untyped-def]
-    from shugu.hubkeys import HubKeyRow
-    from shugu.sealing import KeyEncryptionKey
+    from shugu.keys.models import HubKeyRow
+    from shugu.keys.sealing import KeyEncryptionKey
 
     with hub.db.session() as session:
         row = session.get(HubKeyRow, "ca")

@@ -29,8 +29,8 @@ import traceback
 from pathlib import Path
 from typing import IO, NoReturn
 
-from shugu.hub import Hub
 from shugu.ledger import Event
+from shugu.runtime import Hub
 from shugu.settings import Settings
 
 EVENT_TYPE = "test.crash.appended"

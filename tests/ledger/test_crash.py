@@ -28,10 +28,10 @@ from pathlib import Path
 
 import pytest
 
-from shugu.hub import Hub
 from shugu.ledger import Event
 from shugu.ledger.audit import TreeAudit, checkpoint_roots
 from shugu.ledger.merkle import verify_consistency, verify_inclusion
+from shugu.runtime import Hub
 from shugu.settings import Settings
 
 SEED = 20261127

@@ -11,13 +11,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
 from shugu.errors import InvalidInputError, NotFoundError
-from shugu.hub import Hub
 from shugu.identity import Role
 from shugu.ledger import Event
 from shugu.ledger.audit import TreeAudit, check_signatures, checkpoint_roots
 from shugu.ledger.merkle import verify_consistency, verify_inclusion
 from shugu.ledger.models import EntryRow
 from shugu.ledger.note import COSIGNATURE_V1, Checkpoint, Signer, verify_note
+from shugu.runtime import Hub
 from tests.conftest import make_member, make_operator
 
 ID = "01M8DPABCH53NJF7BQZQV6XJXG"

@@ -15,9 +15,9 @@ import uvicorn
 from sqlalchemy import create_engine, make_url, text
 
 from shugu.api.transcryptor import create_transcryptor_app, open_host
-from shugu.hub import Hub
+from shugu.keys.sealing import KeyEncryptionKey
 from shugu.pep.server import TranscryptorHost, write_config
-from shugu.sealing import KeyEncryptionKey
+from shugu.runtime import Hub
 from shugu.settings import Settings
 
 

@@ -16,11 +16,9 @@ from sqlalchemy import delete, select
 
 from shugu.client import SigningAuth, applicant_auth
 from shugu.errors import ConflictError, InvalidInputError, UnavailableError
-from shugu.home import load_kek
-from shugu.hub import Hub
-from shugu.hubkeys import HubKeyRow
 from shugu.identity import Principal
-from shugu.identity.httpsig import self_key_id
+from shugu.keys import load_kek
+from shugu.keys.models import HubKeyRow
 from shugu.pep import G, GroupElement, Scalar
 from shugu.pep.batch import EncryptedBatch
 from shugu.pep.distributed import SessionKeyShare
@@ -33,6 +31,8 @@ from shugu.pep.holder import (
 from shugu.pep.remote import PREFIX, RemoteTranscryptor
 from shugu.pep.service import PepConfig, PepService
 from shugu.pep.sharing import RecipientKey, SealedShare
+from shugu.runtime import Hub
+from shugu.signing.httpsig import self_key_id
 from tests.pep.conftest import Served, serve, transcryptor_settings
 from tests.pep.test_service import HOLDER_A, HOLDER_B, AllowAll, _service
 from tests.pep.test_service import JOB_RUNNER as RUNNER

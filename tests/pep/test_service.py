@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import delete, select
 
 from shugu.errors import ConflictError, ForbiddenError, InvalidInputError, PayloadTooLargeError
-from shugu.home import load_kek
-from shugu.hub import Hub
-from shugu.hubkeys import HubKeyRow
 from shugu.identity import Principal, Role
+from shugu.keys import load_kek
+from shugu.keys.models import HubKeyRow
+from shugu.keys.sealing import KeyEncryptionKey
 from shugu.ledger.models import EntryRow
 from shugu.pep import G, Scalar
 from shugu.pep.holder import (
@@ -38,7 +38,7 @@ from shugu.pep.service import (
     load_grants,
     session_context,
 )
-from shugu.sealing import KeyEncryptionKey
+from shugu.runtime import Hub
 
 HOLDER_A = Principal("01HOLDERA", "holder-a", frozenset({Role.HOLDER}))
 HOLDER_B = Principal("01HOLDERB", "holder-b", frozenset({Role.HOLDER}))

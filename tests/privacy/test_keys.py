@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from shugu.errors import ConflictError, InvalidInputError, NotFoundError
+from shugu.keys.sealing import KeyEncryptionKey
 from shugu.privacy.keys import KEY_BYTES, KeyStore, PseudonymKey
-from shugu.sealing import KeyEncryptionKey
 
 SECRET = bytes(range(32))
 

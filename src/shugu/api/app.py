@@ -18,7 +18,7 @@ from shugu.api.ratelimit import RateLimiter
 from shugu.api.routers import ca, health, ledger, participants, pep
 from shugu.clock import Clock
 from shugu.errors import ShuguError
-from shugu.hub import Hub
+from shugu.runtime import Hub
 from shugu.settings import Settings
 
 log = logging.getLogger(__name__)

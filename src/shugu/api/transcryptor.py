@@ -23,8 +23,8 @@ from shugu.api.middleware import BodyLimitMiddleware
 from shugu.clock import Clock, SystemClock
 from shugu.db import Database
 from shugu.errors import InvalidInputError
-from shugu.home import load_kek
 from shugu.i18n import N_
+from shugu.keys import load_kek
 from shugu.ledger import LedgerConfig, LedgerService
 from shugu.ledger.models import RequestEvidence
 from shugu.pep.group import GroupElement, parse_hex

@@ -215,18 +215,18 @@ def _progress(lang: str, quiet: bool) -> AbstractContextManager[Callable[[str], 
 
 
 def _initialise(cli: CliContext, operator: str, display_name: str) -> Any:
-    from shugu.bootstrap import initialise
+    from shugu.home.init import initialise
 
     return initialise(cli.settings, operator_name=operator, display_name=display_name)
 
 
 def _backup(cli: CliContext, file: Path, step: Callable[[str], None]) -> Any:
-    from shugu.backup import create_backup
+    from shugu.home.backup import create_backup
 
     return create_backup(cli.settings, file, now=SystemClock().now(), progress=step)
 
 
 def _restore_backup() -> Callable[..., Any]:
-    from shugu.backup import restore_backup
+    from shugu.home.backup import restore_backup
 
     return restore_backup

@@ -14,9 +14,10 @@ from pydantic import ValidationError
 
 from shugu.client import HubClient, SigningAuth
 from shugu.errors import InvalidInputError, NotFoundError
-from shugu.home import Home, load_kek
+from shugu.home import Home
+from shugu.home.keyring import Keyring, LocalIdentity
 from shugu.i18n import N_, lang_from_environment, normalize_lang
-from shugu.keyring import Keyring, LocalIdentity
+from shugu.keys import load_kek
 from shugu.settings import Settings
 
 EMBEDDED_URL = "http://embedded.shugu"

@@ -26,9 +26,9 @@ from shugu.cli.output import fields, guard, out, run, table
 from shugu.cli.participant import COLUMNS
 from shugu.client import HubClient, SigningAuth
 from shugu.errors import ConflictError
+from shugu.home.keyring import Keyring, LocalIdentity
 from shugu.i18n import N_, _
 from shugu.identity.ca import summarize, verify_issued_by
-from shugu.keyring import Keyring, LocalIdentity
 
 OPERATOR = ("exchange-operator", "数谷演示数据交易所 / shugu demo data exchange")
 APPLICANTS = (
@@ -295,6 +295,6 @@ def _show_certificate(lang: str, pem: str, ca_pem: str, quiet: bool) -> None:
 
 
 def _initialise(cli: CliContext) -> Any:
-    from shugu.bootstrap import initialise  # loads the database layer only when needed
+    from shugu.home.init import initialise  # loads the database layer only when needed
 
     return initialise(cli.settings, operator_name=OPERATOR[0], display_name=OPERATOR[1])

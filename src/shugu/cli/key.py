@@ -17,7 +17,7 @@ def rotate(ctx: typer.Context, json_output: JsonFlag = False) -> None:
     cli = context_of(ctx)
 
     def work() -> dict[str, int | bool]:
-        from shugu.rotation import rotate as rotate_key
+        from shugu.keys.rotation import rotate as rotate_key
 
         report = rotate_key(cli.settings)
         return {

@@ -250,7 +250,7 @@ def session_key(
     cli = context_of(ctx)
 
     async def work() -> dict[str, str]:
-        from shugu.home import load_kek
+        from shugu.keys import load_kek
         from shugu.pep.session_keys import default_path, write_session_key
         from shugu.pep.sharing import RecipientKey, open_session_key
 
@@ -314,7 +314,7 @@ def decrypt(
 def _session_secret(
     cli: CliContext, path: Path | None, job: str | None, session: str | None
 ) -> Scalar:
-    from shugu.home import load_kek
+    from shugu.keys import load_kek
     from shugu.pep.service import session_context
     from shugu.pep.session_keys import default_path, read_session_key
 
@@ -380,9 +380,9 @@ def transcryptor_init(
         from shugu.api.transcryptor import open_host
         from shugu.errors import ConflictError
         from shugu.home import Home
+        from shugu.keys.sealing import KeyEncryptionKey
         from shugu.pep.group import parse_hex
         from shugu.pep.server import CONFIG_FILE, TranscryptorConfig, write_config
-        from shugu.sealing import KeyEncryptionKey
 
         key = parse_hex(hub_key, "--hub-key")
         TranscryptorConfig(name, key)

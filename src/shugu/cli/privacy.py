@@ -12,8 +12,8 @@ import typer
 from shugu.cli.context import CliContext, context_of
 from shugu.cli.output import JsonFlag, count_progress, fields, guard, out, print_json, table
 from shugu.errors import InvalidInputError, NotFoundError
-from shugu.home import load_kek
 from shugu.i18n import N_, _
+from shugu.keys import load_kek
 from shugu.privacy.grading import describe_grade, load_catalogue
 from shugu.privacy.labels import Label, describe
 

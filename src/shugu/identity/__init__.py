@@ -1,7 +1,7 @@
 """Identity: participants, roles, keys, the hub CA and its certificates, request authentication.
 
-The names below load on first use, so that light users of this package (the HTTP client needs
-only `httpsig`) do not load the database models.
+The names below load on first use, so that light users of this package do not load the
+database models.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from shugu.identity.httpsig import self_key_id as self_key_id
     from shugu.identity.models import Certificate as Certificate
     from shugu.identity.models import Participant as Participant
     from shugu.identity.models import ParticipantStatus as ParticipantStatus
@@ -31,7 +30,6 @@ _WHERE = {
     "Principal": "models",
     "Role": "models",
     "SignedRequest": "service",
-    "self_key_id": "httpsig",
 }
 
 __all__ = [
@@ -44,7 +42,6 @@ __all__ = [
     "Principal",
     "Role",
     "SignedRequest",
-    "self_key_id",
 ]
 
 

@@ -22,10 +22,8 @@ from shugu.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from shugu.hubkeys import HubKeyRow
 from shugu.i18n import N_
-from shugu.identity import ca, httpsig, store
-from shugu.identity.httpsig import self_key_id
+from shugu.identity import ca, store
 from shugu.identity.models import (
     Certificate,
     CertificateRow,
@@ -36,8 +34,11 @@ from shugu.identity.models import (
     Role,
 )
 from shugu.ids import is_id, new_id
+from shugu.keys.models import HubKeyRow
+from shugu.keys.sealing import KeyEncryptionKey
 from shugu.ledger import Event, LedgerService, RequestEvidence, sha256_hex
-from shugu.sealing import KeyEncryptionKey
+from shugu.signing import httpsig
+from shugu.signing.httpsig import self_key_id
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
 CA_KEY = "ca"

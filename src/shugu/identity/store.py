@@ -9,7 +9,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from shugu.hubkeys import HubKeyRow
 from shugu.identity.models import (
     CertificateRow,
     NonceRow,
@@ -17,6 +16,7 @@ from shugu.identity.models import (
     ParticipantStatus,
     Role,
 )
+from shugu.keys.models import HubKeyRow
 
 
 def get_participant(session: Session, participant_id: str) -> ParticipantRow | None:

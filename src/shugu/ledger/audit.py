@@ -19,10 +19,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from shugu.errors import AuthenticationError, ShuguError, VerificationError
 from shugu.i18n import N_
-from shugu.identity import httpsig
 from shugu.ledger import merkle
 from shugu.ledger.claim import verify_entry_claim
 from shugu.ledger.note import Checkpoint, Verifier, verify_note
+from shugu.signing import httpsig
 
 KeyLookup = Callable[[str], bytes | None]
 

@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 from shugu.clock import Clock
 from shugu.db import Database
 from shugu.errors import InvalidInputError, NotFoundError, ShuguError
-from shugu.hubkeys import HubKeyRow
 from shugu.i18n import N_
+from shugu.keys.models import HubKeyRow
+from shugu.keys.sealing import KeyEncryptionKey
 from shugu.ledger import merkle, store
 from shugu.ledger.canonical import canonical_json
 from shugu.ledger.models import (
@@ -36,7 +37,6 @@ from shugu.ledger.note import (
     parse_note,
 )
 from shugu.ledger.sequencer import Sequencer
-from shugu.sealing import KeyEncryptionKey
 
 log = logging.getLogger(__name__)
 

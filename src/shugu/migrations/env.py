@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from alembic import context
 
-from shugu import hubkeys as _hubkeys  # noqa: F401 - registers the tables
 from shugu.db import Base
 from shugu.identity import models as _identity_models  # noqa: F401
+from shugu.keys import models as _hub_keys  # noqa: F401 - registers the tables
 from shugu.ledger import models as _ledger_models  # noqa: F401
 
 connection = context.config.attributes.get("connection")

@@ -40,11 +40,11 @@ from shugu.errors import (
     UnavailableError,
 )
 from shugu.i18n import N_
-from shugu.identity.httpsig import self_key_id
 from shugu.pep.batch import EncryptedBatch
 from shugu.pep.group import GroupElement
 from shugu.pep.ports import ShareAnswer
 from shugu.pep.sharing import SealedShare
+from shugu.signing.httpsig import self_key_id
 
 __all__ = ["PREFIX", "PUBLIC_KEY_HEADER", "RemoteTranscryptor"]
 

@@ -36,11 +36,11 @@ from shugu.errors import (
     NotFoundError,
     PayloadTooLargeError,
 )
-from shugu.hubkeys import HubKeyRow
 from shugu.i18n import N_
-from shugu.identity import httpsig
 from shugu.identity import store as identity_store
 from shugu.identity.service import SignedRequest
+from shugu.keys.models import HubKeyRow
+from shugu.keys.sealing import KeyEncryptionKey
 from shugu.ledger import Event, LedgerService
 from shugu.ledger.models import RequestEvidence
 from shugu.pep.batch import EncryptedBatch
@@ -48,7 +48,7 @@ from shugu.pep.group import GroupElement
 from shugu.pep.ports import LocalTranscryptor, ShareAnswer
 from shugu.pep.sharing import recipient_public_key
 from shugu.pep.store import check_transcryptor_name, load_or_create, row
-from shugu.sealing import KeyEncryptionKey
+from shugu.signing import httpsig
 
 __all__ = ["CONFIG_FILE", "TranscryptorConfig", "TranscryptorHost", "read_config", "write_config"]
 

@@ -47,9 +47,10 @@ from shugu.errors import (
     InvalidInputError,
     PayloadTooLargeError,
 )
-from shugu.hubkeys import HubKeyRow
 from shugu.i18n import N_
 from shugu.identity import Principal
+from shugu.keys.models import HubKeyRow
+from shugu.keys.sealing import KeyEncryptionKey
 from shugu.ledger import Event, LedgerService
 from shugu.pep.batch import EncryptedBatch
 from shugu.pep.distributed import DistributedKeys, SessionKeyShare, setup_distributed
@@ -58,7 +59,6 @@ from shugu.pep.ports import LocalTranscryptor, TranscryptorPort
 from shugu.pep.remote import RemoteTranscryptor
 from shugu.pep.sharing import SealedShare, recipient_public_key
 from shugu.pep.store import check_transcryptor_name, load_or_create, row
-from shugu.sealing import KeyEncryptionKey
 
 __all__ = [
     "GrantListPolicy",

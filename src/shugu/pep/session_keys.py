@@ -21,8 +21,8 @@ from pathlib import Path
 from shugu.errors import ConflictError, InvalidInputError
 from shugu.home import Home
 from shugu.i18n import N_
+from shugu.keys.sealing import KeyEncryptionKey
 from shugu.pep.group import G, GroupElement, Scalar
-from shugu.sealing import KeyEncryptionKey
 
 __all__ = ["FORMAT", "default_path", "read_session_key", "write_session_key"]
 

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 
 from shugu.clock import Clock
 from shugu.errors import InvalidInputError
-from shugu.hubkeys import HubKeyRow
 from shugu.i18n import N_
+from shugu.keys.models import HubKeyRow
+from shugu.keys.sealing import KeyEncryptionKey
 from shugu.pep.distributed import SECRET_BYTES, Transcryptor
 from shugu.pep.group import G, GroupElement, Scalar
 from shugu.pep.keys import make_blinding_factor
-from shugu.sealing import KeyEncryptionKey
 
 __all__ = ["KEY_PREFIX", "TRANSCRYPTOR_NAME", "check_transcryptor_name", "load_or_create", "row"]
 

@@ -35,7 +35,7 @@ from typing import Any
 
 from shugu.errors import ConflictError, InvalidInputError, NotFoundError
 from shugu.i18n import N_
-from shugu.sealing import KeyEncryptionKey
+from shugu.keys.sealing import KeyEncryptionKey
 
 __all__ = ["KEY_BYTES", "KeyStore", "PseudonymKey"]
 

@@ -6,10 +6,11 @@ import shutil
 from dataclasses import dataclass
 
 from shugu.clock import Clock
-from shugu.home import Home, load_kek
-from shugu.hub import Hub
+from shugu.home import Home
+from shugu.home.keyring import Keyring
 from shugu.identity import Application, Certificate, Participant, Role
-from shugu.keyring import Keyring
+from shugu.keys import load_kek
+from shugu.runtime import Hub
 from shugu.settings import Settings
 
 

@@ -12,15 +12,16 @@ from sqlalchemy import select
 
 from shugu.db import Database
 from shugu.errors import InvalidInputError
-from shugu.home import Home, load_kek
-from shugu.hub import Hub
-from shugu.hubkeys import HubKeyRow
-from shugu.keyring import Keyring
+from shugu.home import Home
+from shugu.home.keyring import Keyring
+from shugu.keys import load_kek
+from shugu.keys.models import HubKeyRow
+from shugu.keys.rotation import purpose_of, rotate
+from shugu.keys.sealing import KeyEncryptionKey
 from shugu.pep.group import Scalar
 from shugu.pep.session_keys import default_path, read_session_key, write_session_key
 from shugu.privacy.keys import KeyStore
-from shugu.rotation import purpose_of, rotate
-from shugu.sealing import KeyEncryptionKey
+from shugu.runtime import Hub
 from shugu.settings import Settings
 from tests.cli.test_cli import clean_environment, ok_json, shugu  # noqa: F401 - autouse fixture
 
@@ -108,7 +109,7 @@ def test_rotation_seals_everything_under_a_new_key_and_the_hub_works(home: Path)
 def test_an_interrupted_rotation_still_opens_and_finishes_when_run_again(
     home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import shugu.rotation as rotation
+    import shugu.keys.rotation as rotation
 
     settings = Settings(home=home)
     old = load_kek(settings)

@@ -35,10 +35,11 @@ from sqlalchemy import select
 
 from shugu.db import Database
 from shugu.errors import InvalidInputError
-from shugu.home import Home, load_kek
-from shugu.hubkeys import HubKeyRow
+from shugu.home import Home
 from shugu.i18n import N_
-from shugu.sealing import KeyEncryptionKey
+from shugu.keys import load_kek
+from shugu.keys.models import HubKeyRow
+from shugu.keys.sealing import KeyEncryptionKey
 from shugu.settings import Settings
 
 __all__ = ["RotationReport", "purpose_of", "rotate"]

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shugu.errors import AuthenticationError
-from shugu.identity import httpsig
+from shugu.signing import httpsig
 
 KEY = Ed25519PrivateKey.generate()
 PUBLIC = KEY.public_key()

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shugu.errors import ConflictError, InvalidInputError, NotFoundError
 from shugu.i18n import N_
-from shugu.sealing import KeyEncryptionKey
+from shugu.keys.sealing import KeyEncryptionKey
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
 

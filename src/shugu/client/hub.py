@@ -18,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from shugu.clock import Clock, SystemClock
 from shugu.errors import ShuguError, UnavailableError, error_class_for_code
 from shugu.i18n import N_
-from shugu.identity import httpsig
-from shugu.identity.httpsig import self_key_id
+from shugu.signing import httpsig
+from shugu.signing.httpsig import self_key_id
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from shugu.clock import Clock, SystemClock
 from shugu.db import Database
 from shugu.errors import UnavailableError
-from shugu.home import load_kek
 from shugu.identity import IdentityConfig, IdentityService
+from shugu.keys import load_kek
 from shugu.ledger import LedgerConfig, LedgerService
 from shugu.pep.parallel import usable_cpus
 from shugu.pep.service import PepConfig, PepService, load_grants

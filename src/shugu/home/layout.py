@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shugu.errors import ConflictError, NotFoundError
+from shugu.errors import ConflictError
 from shugu.i18n import N_
-from shugu.sealing import KeyEncryptionKey, write_secret_file
-from shugu.settings import Settings
+from shugu.keys.kek import PREVIOUS_SECRET_FILE, SECRET_FILE
+from shugu.keys.sealing import KeyEncryptionKey, write_secret_file
 
-SECRET_FILE = "secret.key"  # noqa: S105 - a file name, not a secret
 CLI_FILE = "cli.json"
 MARKER_FILE = "shugu-home.json"
 
@@ -42,7 +41,7 @@ class Home:
     @property
     def previous_secret_file(self) -> Path:
         """Earlier key-encryption keys while `shugu key rotate` is under way (one per line)."""
-        return self.root / "secret.key.previous"
+        return self.root / PREVIOUS_SECRET_FILE
 
     @property
     def identities(self) -> Path:
@@ -113,28 +112,3 @@ class Home:
         """Merge `values` into the CLI preferences."""
         data = self.read_preferences() | values
         self.cli_file.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-
-
-def load_kek(settings: Settings) -> KeyEncryptionKey:
-    """The key-encryption key: `SHUGU_SECRET_KEY`, else the home's `secret.key`.
-
-    Raises:
-        NotFoundError: neither is there (the home was never initialised).
-    """
-    home = Home(settings.home)
-    previous = [
-        KeyEncryptionKey.from_text(k.get_secret_value()) for k in settings.previous_secret_keys
-    ]
-    if home.previous_secret_file.exists():  # a rotation of the key file is under way
-        lines = home.previous_secret_file.read_text(encoding="ascii").split()
-        previous += [KeyEncryptionKey.from_text(line) for line in lines]
-    if settings.secret_key is not None:
-        current = KeyEncryptionKey.from_text(settings.secret_key.get_secret_value())
-        return current.with_previous(*previous)
-    path = home.secret_file
-    if not path.exists():
-        raise NotFoundError(
-            N_("{home} is not a shugu home; run `shugu --home {home} init` first"),
-            home=str(settings.home),
-        )
-    return KeyEncryptionKey.from_text(path.read_text(encoding="ascii")).with_previous(*previous)
