@@ -14,10 +14,11 @@ import pytest
 import uvicorn
 from sqlalchemy import create_engine, make_url, text
 
-from shugu.api.transcryptor import create_transcryptor_app, open_host
+from shugu.api.transcryptor import create_transcryptor_app
 from shugu.keys.sealing import KeyEncryptionKey
 from shugu.pep.server import TranscryptorHost, write_config
 from shugu.runtime import Hub
+from shugu.runtime.transcryptor import open_transcryptor
 from shugu.settings import Settings
 
 
@@ -64,8 +65,9 @@ def serve(
     """Set up and start a transcryptor server; the caller stops it with `server.should_exit`."""
     settings.home.mkdir(parents=True, exist_ok=True)
     write_config(settings.home, name, hub_key)
-    host = open_host(settings)
-    app = create_transcryptor_app(settings, host)
+    runtime = open_transcryptor(settings)
+    host = runtime.host
+    app = create_transcryptor_app(settings, runtime)
     config = uvicorn.Config(
         app,
         host="127.0.0.1",

@@ -20,22 +20,18 @@ from shugu import __version__
 from shugu.api.auth import signed_request
 from shugu.api.errors import install_error_handlers
 from shugu.api.middleware import BodyLimitMiddleware
-from shugu.clock import Clock, SystemClock
-from shugu.db import Database
 from shugu.errors import InvalidInputError
 from shugu.i18n import N_
-from shugu.keys import load_kek
-from shugu.ledger import LedgerConfig, LedgerService
 from shugu.ledger.models import RequestEvidence
 from shugu.pep.group import GroupElement, parse_hex
-from shugu.pep.parallel import usable_cpus
 from shugu.pep.remote import NAME_HEADER, PREFIX, PUBLIC_KEY_HEADER
-from shugu.pep.server import TranscryptorConfig, TranscryptorHost, read_config
+from shugu.pep.server import TranscryptorHost
 from shugu.pep.service import session_context
 from shugu.pep.sharing import SealedShare
+from shugu.runtime.transcryptor import TranscryptorRuntime
 from shugu.settings import Settings
 
-__all__ = ["create_transcryptor_app", "open_host"]
+__all__ = ["create_transcryptor_app"]
 
 Name = Field(min_length=1, max_length=200)
 QueryName = Query(min_length=1, max_length=200)
@@ -109,56 +105,14 @@ def _check_context(context: str) -> str:
     return session_context(job, session)
 
 
-def open_host(settings: Settings, clock: Clock | None = None) -> TranscryptorHost:
-    """Open the transcryptor of a home set up by `shugu pep transcryptor init`.
-
-    Raises:
-        NotFoundError: the home has no key or no transcryptor configuration.
-        UnavailableError: the database cannot be reached.
-    """
-    clock = clock or SystemClock()
-    name, hub_key = read_config(settings.home)
-    kek = load_kek(settings)
-    workers = settings.pep.workers or usable_cpus()
-    config = TranscryptorConfig(
-        name,
-        hub_key,
-        workers=workers,
-        parallel_min=settings.pep.parallel_min,
-        max_batch=settings.pep.max_batch,
-        signature_max_age_seconds=settings.signature_max_age_seconds,
-        signature_max_skew_seconds=settings.signature_max_skew_seconds,
-    )
-    db = Database.open(settings.resolved_database_url)
-    ledger = LedgerService(
-        db,
-        kek,
-        clock,
-        LedgerConfig(
-            origin=f"{settings.space_name}/transcryptor/{name}",
-            checkpoint_every_entries=settings.ledger.checkpoint_every_entries,
-            checkpoint_every_seconds=settings.ledger.checkpoint_every_seconds,
-        ),
-    )
-    try:
-        ledger.open()
-        host = TranscryptorHost(db, kek, clock, ledger, config)
-        host.open()
-    except BaseException:
-        ledger.close()
-        db.dispose()
-        raise
-    return host
-
-
-def create_transcryptor_app(settings: Settings, host: TranscryptorHost) -> FastAPI:
-    """The transcryptor server's application over an opened `host` (closed with the app)."""
+def create_transcryptor_app(settings: Settings, runtime: TranscryptorRuntime) -> FastAPI:
+    """The transcryptor server's application over an opened `runtime` (closed with the app)."""
+    host = runtime.host
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        host.close()
-        host.ledger.close()
+        runtime.close()
 
     app = FastAPI(
         title=f"shugu transcryptor {host.config.name}", version=__version__, lifespan=lifespan

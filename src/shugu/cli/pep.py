@@ -377,12 +377,12 @@ def transcryptor_init(
     cli = context_of(ctx)
 
     def work() -> dict[str, Any]:
-        from shugu.api.transcryptor import open_host
         from shugu.errors import ConflictError
         from shugu.home import Home
         from shugu.keys.sealing import KeyEncryptionKey
         from shugu.pep.group import parse_hex
         from shugu.pep.server import CONFIG_FILE, TranscryptorConfig, write_config
+        from shugu.runtime.transcryptor import open_transcryptor
 
         key = parse_hex(hub_key, "--hub-key")
         TranscryptorConfig(name, key)
@@ -397,12 +397,11 @@ def transcryptor_init(
             None if secret is None else KeyEncryptionKey.from_text(secret.get_secret_value())
         )
         write_config(home.root, name, key)
-        host = open_host(cli.settings)
+        runtime = open_transcryptor(cli.settings)
         try:
-            info = host.info()
+            info = runtime.host.info()
         finally:
-            host.close()
-            host.ledger.close()
+            runtime.close()
         return {"name": info["name"], "hub_key": info["hub_key"], "config": CONFIG_FILE}
 
     shown = guard(cli.lang, work)
@@ -426,14 +425,13 @@ def transcryptor_show(ctx: typer.Context, json_output: JsonFlag = False) -> None
     cli = context_of(ctx)
 
     def work() -> dict[str, Any]:
-        from shugu.api.transcryptor import open_host
+        from shugu.runtime.transcryptor import open_transcryptor
 
-        host = open_host(cli.settings)
+        runtime = open_transcryptor(cli.settings)
         try:
-            return host.info() | {"ledger_size": host.ledger.size()}
+            return runtime.host.info() | {"ledger_size": runtime.host.ledger.size()}
         finally:
-            host.close()
-            host.ledger.close()
+            runtime.close()
 
     info = guard(cli.lang, work)
     if json_output:
@@ -459,8 +457,14 @@ def transcryptor_up(
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
 ) -> None:
     """Serve the transcryptor over HTTP(S) for its hub. / 启动转密器服务。"""
-    from shugu.api.transcryptor import create_transcryptor_app, open_host
+    from shugu.api.transcryptor import create_transcryptor_app
     from shugu.cli.serving import serve
+    from shugu.runtime.transcryptor import open_transcryptor
 
     cli = context_of(ctx)
-    serve(cli, lambda: create_transcryptor_app(cli.settings, open_host(cli.settings)), host, port)
+    serve(
+        cli,
+        lambda: create_transcryptor_app(cli.settings, open_transcryptor(cli.settings)),
+        host,
+        port,
+    )

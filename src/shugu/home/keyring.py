@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shugu.errors import ConflictError, InvalidInputError, NotFoundError
 from shugu.i18n import N_
+from shugu.keys import purposes
 from shugu.keys.sealing import KeyEncryptionKey
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
@@ -75,7 +76,7 @@ class Keyring:
             "participant_id": identity.participant_id,
             "public_key": base64.b64encode(identity.public_key).decode(),
             "sealed_private_key": base64.b64encode(
-                self._kek.seal(raw, purpose=f"identity:{identity.name}")
+                self._kek.seal(raw, purpose=purposes.identity(identity.name))
             ).decode(),
             "certificate_pem": identity.certificate_pem,
         }
@@ -110,7 +111,7 @@ class Keyring:
             raise InvalidInputError(
                 N_("the identity file {path} is damaged"), path=str(path)
             ) from exc
-        raw = self._kek.open(sealed, purpose=f"identity:{name}")
+        raw = self._kek.open(sealed, purpose=purposes.identity(name))
         return LocalIdentity(
             name=name,
             participant_id=record.get("participant_id"),

@@ -34,14 +34,14 @@ from shugu.identity.models import (
     Role,
 )
 from shugu.ids import is_id, new_id
-from shugu.keys.models import HubKeyRow
+from shugu.keys import store as key_store
+from shugu.keys.purposes import CA_KEY
 from shugu.keys.sealing import KeyEncryptionKey
 from shugu.ledger import Event, LedgerService, RequestEvidence, sha256_hex
 from shugu.signing import httpsig
 from shugu.signing.httpsig import self_key_id
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
-CA_KEY = "ca"
 SEES_EVERYONE = frozenset({Role.OPERATOR, Role.AUDITOR})
 _PURGE_EVERY = 200
 
@@ -102,43 +102,35 @@ class IdentityService:
     def ensure_ca(self) -> None:
         """Create the hub CA key and certificate on first start (idempotent)."""
         with self._db.session() as session:
-            existing = store.get_hub_key(session, CA_KEY)
-            if existing is not None:
-                self._kek.open(existing.sealed_private_key, purpose="hub-key:ca")
+            if key_store.open_secret(session, self._kek, CA_KEY) is not None:
                 return
             key = Ed25519PrivateKey.generate()
             now = self._clock.now()
             cert = ca.build_ca_certificate(key, self._config.space_name, now)
-            raw = key.private_bytes(
-                serialization.Encoding.Raw,
-                serialization.PrivateFormat.Raw,
-                serialization.NoEncryption(),
-            )
-            session.add(
-                HubKeyRow(
-                    name=CA_KEY,
-                    sealed_private_key=self._kek.seal(raw, purpose="hub-key:ca"),
-                    public_key=key.public_key().public_bytes_raw(),
-                    certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
-                    created_at=now,
-                )
+            key_store.add_secret(
+                session,
+                self._kek,
+                CA_KEY,
+                key.private_bytes_raw(),
+                public_key=key.public_key().public_bytes_raw(),
+                certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode(),
+                now=now,
             )
             fingerprint = cert.fingerprint(hashes.SHA256()).hex()
             event = Event("identity.ca.created", None, (), {"certificate_sha256": fingerprint})
             self._ledger.record(session, [event])
 
     def _ca(self, session: Session) -> tuple[Ed25519PrivateKey, x509.Certificate]:
-        row = store.get_hub_key(session, CA_KEY)
-        if row is None:
+        found = key_store.open_secret(session, self._kek, CA_KEY)
+        if found is None:
             raise NotFoundError(N_("the hub CA has not been created; run `shugu init` first"))
-        raw = self._kek.open(row.sealed_private_key, purpose="hub-key:ca")
-        cert = x509.load_pem_x509_certificate(row.certificate_pem.encode())
-        return Ed25519PrivateKey.from_private_bytes(raw), cert
+        cert = x509.load_pem_x509_certificate(found.certificate_pem.encode())
+        return Ed25519PrivateKey.from_private_bytes(found.secret), cert
 
     def ca_certificate_pem(self) -> str:
         """The PEM of the hub CA certificate (the space's trust anchor)."""
         with self._db.session() as session:
-            row = store.get_hub_key(session, CA_KEY)
+            row = key_store.get(session, CA_KEY)
             if row is None:
                 raise NotFoundError(N_("the hub CA has not been created; run `shugu init` first"))
             return row.certificate_pem

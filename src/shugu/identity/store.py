@@ -16,7 +16,6 @@ from shugu.identity.models import (
     ParticipantStatus,
     Role,
 )
-from shugu.keys.models import HubKeyRow
 
 
 def get_participant(session: Session, participant_id: str) -> ParticipantRow | None:
@@ -105,11 +104,6 @@ def revoked_certificates(session: Session) -> Sequence[CertificateRow]:
     """Every revoked certificate, oldest revocation first."""
     query = select(CertificateRow).where(CertificateRow.revoked_at.is_not(None))
     return session.scalars(query.order_by(CertificateRow.revoked_at)).all()
-
-
-def get_hub_key(session: Session, name: str) -> HubKeyRow | None:
-    """The hub key stored under `name`, if any."""
-    return session.get(HubKeyRow, name)
 
 
 def remember_nonce(session: Session, key_id: str, nonce: str, expires_at: datetime) -> bool:

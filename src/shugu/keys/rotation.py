@@ -18,7 +18,12 @@ same rotation (it does not start another). With the key in ``SHUGU_SECRET_KEY`` 
 the new key there and the old one in ``SHUGU_PREVIOUS_SECRET_KEYS``; `rotate` then seals
 everything under the new key, after which the old one can be dropped.
 
-Stop the hub (`shugu up`) before rotating: a running hub keeps the old key in memory.
+What is sealed, and under which purpose, comes from one registry (`shugu.keys.purposes`): the
+kinds of ``hub_keys`` rows and of sealed home files. A row of a kind it does not list stops the
+rotation with nothing changed.
+
+A running hub keeps the key in memory, so rotation takes the key lock (`shugu.keys.lock`)
+exclusively and refuses while a hub or transcryptor on the same database holds it.
 """
 
 from __future__ import annotations
@@ -26,39 +31,25 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import select
 
 from shugu.db import Database
 from shugu.errors import InvalidInputError
 from shugu.home import Home
 from shugu.i18n import N_
-from shugu.keys import load_kek
-from shugu.keys.models import HubKeyRow
+from shugu.keys import store as key_store
+from shugu.keys.kek import load_kek
+from shugu.keys.lock import KeyLock
+from shugu.keys.purposes import HOME_FILES, HomeFileKind, hub_key_purpose
 from shugu.keys.sealing import KeyEncryptionKey
 from shugu.settings import Settings
 
 __all__ = ["RotationReport", "purpose_of", "rotate"]
 
-FIXED_PURPOSES = {
-    "ca": "hub-key:ca",
-    "log": "hub-key:log",
-    "pep-client": "pep-client",
-    "pep:system": "pep-system",
-}
-
-
-def purpose_of(name: str) -> str | None:
-    """The sealing purpose of the `hub_keys` row `name` (None: not known to this version)."""
-    if name in FIXED_PURPOSES:
-        return FIXED_PURPOSES[name]
-    if name.startswith("pep:"):
-        return "pep-transcryptor:" + name.removeprefix("pep:")
-    return None
+purpose_of = hub_key_purpose
+"""The sealing purpose of a ``hub_keys`` row (None: not known to this version)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +87,7 @@ def _refuse(what: str, exc: Exception) -> InvalidInputError:
 def _rows(db: Database, kek: KeyEncryptionKey) -> list[tuple[str, str, bytes]]:
     found = []
     with db.session() as session:
-        for row in session.scalars(select(HubKeyRow).order_by(HubKeyRow.name)).all():
-            if not row.sealed_private_key:  # a public record, e.g. a transcryptor's set-up point
-                continue
+        for row in key_store.sealed_rows(session):
             purpose = purpose_of(row.name)
             if purpose is None:
                 raise InvalidInputError(
@@ -112,16 +101,15 @@ def _rows(db: Database, kek: KeyEncryptionKey) -> list[tuple[str, str, bytes]]:
     return found
 
 
-def _files(
-    folder: Path, field: str, purpose: Callable[[Path, dict[str, Any]], str], kek: KeyEncryptionKey
-) -> list[_File]:
+def _files(home: Home, kind: HomeFileKind, kek: KeyEncryptionKey) -> list[_File]:
     found = []
+    folder = home.root / kind.folder
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
-            sealed = base64.b64decode(record[field], validate=True)
-            what = purpose(path, record)
-            found.append(_File(path, record, field, what, kek.open(sealed, purpose=what)))
+            sealed = base64.b64decode(record[kind.field], validate=True)
+            what = kind.purpose(path, record)
+            found.append(_File(path, record, kind.field, what, kek.open(sealed, purpose=what)))
         except (ValueError, KeyError, TypeError, InvalidInputError) as exc:
             raise _refuse(str(path), exc) from exc
     return found
@@ -163,11 +151,11 @@ def rotate(settings: Settings) -> RotationReport:
     from_file = settings.secret_key is None
     kept = home.previous_secret_file
     db = Database.open(settings.resolved_database_url)
+    lock: KeyLock | None = None
     try:
+        lock = KeyLock.exclusive(db)
         rows = _rows(db, kek)
-        identities = _files(home.identities, "sealed_private_key", _identity_purpose, kek)
-        pseudonyms = _files(home.pseudonym_keys, "sealed_key", _pseudonym_purpose, kek)
-        sessions = _files(home.pep_sessions, "sealed_secret_key", _session_purpose, kek)
+        files = {kind.folder: _files(home, kind, kek) for kind in HOME_FILES}
         resumed = kept.exists() if from_file else kek.has_previous
         if from_file:
             earlier = kept.read_text(encoding="ascii").split() if kept.exists() else []
@@ -175,30 +163,23 @@ def rotate(settings: Settings) -> RotationReport:
             if not installed:
                 kek = _install_new_key(home, kek)
         with db.session() as session:
-            for name, purpose, plaintext in rows:
-                row = session.get(HubKeyRow, name)
-                assert row is not None
-                row.sealed_private_key = kek.seal(plaintext, purpose=purpose)
-        for item in (*identities, *pseudonyms, *sessions):
+            for name, _, plaintext in rows:
+                key_store.reseal(session, kek, name, plaintext)
+        for item in (item for found in files.values() for item in found):
             sealed = kek.seal(item.plaintext, purpose=item.purpose)
             record = item.record | {item.field: base64.b64encode(sealed).decode("ascii")}
             _write_private(item.path, json.dumps(record, indent=2) + "\n")
         if from_file:
             kept.unlink(missing_ok=True)
     finally:
+        if lock is not None:
+            lock.release()
         db.dispose()
     return RotationReport(
-        len(rows), len(identities), len(pseudonyms), len(sessions), from_file, resumed
+        len(rows),
+        len(files["identities"]),
+        len(files["keys"]),
+        len(files["pep-sessions"]),
+        from_file,
+        resumed,
     )
-
-
-def _identity_purpose(path: Path, record: dict[str, Any]) -> str:
-    return f"identity:{path.stem}"
-
-
-def _pseudonym_purpose(path: Path, record: dict[str, Any]) -> str:
-    return f"pseudonym:{record['holder']}"
-
-
-def _session_purpose(path: Path, record: dict[str, Any]) -> str:
-    return f"pep-session:{record['context']}"

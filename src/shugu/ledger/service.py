@@ -17,7 +17,8 @@ from shugu.clock import Clock
 from shugu.db import Database
 from shugu.errors import InvalidInputError, NotFoundError, ShuguError
 from shugu.i18n import N_
-from shugu.keys.models import HubKeyRow
+from shugu.keys import store as key_store
+from shugu.keys.purposes import LOG_KEY
 from shugu.keys.sealing import KeyEncryptionKey
 from shugu.ledger import merkle, store
 from shugu.ledger.canonical import canonical_json
@@ -40,7 +41,6 @@ from shugu.ledger.sequencer import Sequencer
 
 log = logging.getLogger(__name__)
 
-LOG_KEY = "log"
 MAX_INDEX = 2**62
 
 
@@ -153,20 +153,14 @@ class LedgerService:
         now = self._clock.now()
         with self._db.session() as session:
             store.ensure_state(session, self._config.origin, now)
-            row = session.get(HubKeyRow, LOG_KEY)
-            if row is None:
+            found = key_store.open_secret(session, self._kek, LOG_KEY)
+            if found is None:
                 key = Ed25519PrivateKey.generate()
-                row = HubKeyRow(
-                    name=LOG_KEY,
-                    sealed_private_key=self._kek.seal(
-                        key.private_bytes_raw(), purpose="hub-key:log"
-                    ),
-                    public_key=key.public_key().public_bytes_raw(),
-                    certificate_pem="",
-                    created_at=now,
-                )
-                session.add(row)
-            raw = self._kek.open(row.sealed_private_key, purpose="hub-key:log")
+                raw = key.private_bytes_raw()
+                public = key.public_key().public_bytes_raw()
+                key_store.add_secret(session, self._kek, LOG_KEY, raw, public_key=public, now=now)
+            else:
+                raw = found.secret
             state = store.read_state(session)
             origin = state.origin if state is not None else self._config.origin
         self._signer = Signer(origin, Ed25519PrivateKey.from_private_bytes(raw))

@@ -39,7 +39,8 @@ from shugu.errors import (
 from shugu.i18n import N_
 from shugu.identity import store as identity_store
 from shugu.identity.service import SignedRequest
-from shugu.keys.models import HubKeyRow
+from shugu.keys import store as key_store
+from shugu.keys.purposes import JOINED_PREFIX
 from shugu.keys.sealing import KeyEncryptionKey
 from shugu.ledger import Event, LedgerService
 from shugu.ledger.models import RequestEvidence
@@ -47,7 +48,7 @@ from shugu.pep.batch import EncryptedBatch
 from shugu.pep.group import GroupElement
 from shugu.pep.ports import LocalTranscryptor, ShareAnswer
 from shugu.pep.sharing import recipient_public_key
-from shugu.pep.store import check_transcryptor_name, load_or_create, row
+from shugu.pep.store import check_transcryptor_name, load_or_create
 from shugu.signing import httpsig
 
 __all__ = ["CONFIG_FILE", "TranscryptorConfig", "TranscryptorHost", "read_config", "write_config"]
@@ -55,7 +56,6 @@ __all__ = ["CONFIG_FILE", "TranscryptorConfig", "TranscryptorHost", "read_config
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "transcryptor.json"
-JOINED_PREFIX = "pep!"
 HUB_KEY_BYTES = 32
 
 
@@ -227,7 +227,7 @@ class TranscryptorHost:
     def info(self) -> dict[str, Any]:
         """Its name and whether it has joined a system."""
         with self._db.session() as session:
-            joined = session.get(HubKeyRow, JOINED_PREFIX + self._config.name) is not None
+            joined = key_store.get(session, JOINED_PREFIX + self._config.name) is not None
         return {"name": self._config.name, "joined": joined, "hub_key": self._config.hub_key.hex()}
 
     def blind(self, point: GroupElement, evidence: RequestEvidence) -> GroupElement:
@@ -238,7 +238,7 @@ class TranscryptorHost:
         """
         name = JOINED_PREFIX + self._config.name
         with self._db.session() as session:
-            joined = session.get(HubKeyRow, name)
+            joined = key_store.get(session, name)
             if joined is not None and joined.public_key != point.to_bytes():
                 raise ConflictError(
                     N_(
@@ -248,7 +248,7 @@ class TranscryptorHost:
                     transcryptor=self._config.name,
                 )
             if joined is None:
-                session.add(row(self._clock, name, b"", point))
+                key_store.add_public(session, name, point.to_bytes(), self._clock.now())
                 self._record(session, "pep.transcryptor.joined", "", {}, evidence)
         return self._transcryptor().blind(point)
 

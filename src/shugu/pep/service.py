@@ -49,7 +49,9 @@ from shugu.errors import (
 )
 from shugu.i18n import N_
 from shugu.identity import Principal
-from shugu.keys.models import HubKeyRow
+from shugu.keys import store as key_store
+from shugu.keys.purposes import CLIENT_KEY
+from shugu.keys.purposes import PEP_SYSTEM_KEY as SYSTEM_KEY
 from shugu.keys.sealing import KeyEncryptionKey
 from shugu.ledger import Event, LedgerService
 from shugu.pep.batch import EncryptedBatch
@@ -58,7 +60,7 @@ from shugu.pep.group import GroupElement, Scalar
 from shugu.pep.ports import LocalTranscryptor, TranscryptorPort
 from shugu.pep.remote import RemoteTranscryptor
 from shugu.pep.sharing import SealedShare, recipient_public_key
-from shugu.pep.store import check_transcryptor_name, load_or_create, row
+from shugu.pep.store import check_transcryptor_name, load_or_create
 
 __all__ = [
     "GrantListPolicy",
@@ -76,8 +78,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SYSTEM_KEY = "pep:system"
-CLIENT_KEY = "pep-client"
 NAME = re.compile(r"^[^\x00-\x1f\x7f#]{1,200}$")
 
 
@@ -302,8 +302,8 @@ class PepService:
     def _load_or_create(self) -> None:
         names = self.names
         with self._db.session() as session:
-            system_row = session.get(HubKeyRow, SYSTEM_KEY)
-            system = None if system_row is None else self._unseal_system(system_row)
+            system_key = key_store.open_secret(session, self._kek, SYSTEM_KEY)
+            system = None if system_key is None else _unseal_system(system_key)
             if system is not None and system.transcryptors != names:
                 raise ConflictError(
                     N_("the PEP system was set up with transcryptors {stored}, not {configured}"),
@@ -320,8 +320,13 @@ class PepService:
                     port.close()
                 raise
             with self._db.session() as session:
-                session.add(
-                    row(self._clock, SYSTEM_KEY, self._seal_system(system), system.public_key)
+                key_store.add_secret(
+                    session,
+                    self._kek,
+                    SYSTEM_KEY,
+                    _system_document(system),
+                    public_key=system.public_key.to_bytes(),
+                    now=self._clock.now(),
                 )
             log.info("pep.keys_created", extra={"transcryptors": list(names)})
         for port in self._ports:
@@ -343,20 +348,18 @@ class PepService:
         )
 
     def _client_key(self, session: Session) -> Ed25519PrivateKey:
-        found = session.get(HubKeyRow, CLIENT_KEY)
+        found = key_store.open_secret(session, self._kek, CLIENT_KEY)
         if found is not None:
-            raw = self._kek.open(found.sealed_private_key, purpose="pep-client")
-            return Ed25519PrivateKey.from_private_bytes(raw)
+            return Ed25519PrivateKey.from_private_bytes(found.secret)
         key = Ed25519PrivateKey.generate()
-        sealed = self._kek.seal(key.private_bytes_raw(), purpose="pep-client")
-        session.add(
-            HubKeyRow(
-                name=CLIENT_KEY,
-                sealed_private_key=sealed,
-                public_key=key.public_key().public_bytes_raw(),
-                certificate_pem="",
-                created_at=self._clock.now(),
-            )
+        public = key.public_key().public_bytes_raw()
+        key_store.add_secret(
+            session,
+            self._kek,
+            CLIENT_KEY,
+            key.private_bytes_raw(),
+            public_key=public,
+            now=self._clock.now(),
         )
         return key
 
@@ -366,21 +369,6 @@ class PepService:
             with self._db.session() as session:
                 self._client_public = self._client_key(session).public_key().public_bytes_raw()
         return self._client_public
-
-    def _seal_system(self, system: DistributedKeys) -> bytes:
-        document = {
-            "blinded_secret_key": system.blinded_secret_key.hex(),
-            "transcryptors": list(system.transcryptors),
-        }
-        return self._kek.seal(json.dumps(document).encode(), purpose="pep-system")
-
-    def _unseal_system(self, found: HubKeyRow) -> DistributedKeys:
-        document = json.loads(self._kek.open(found.sealed_private_key, purpose="pep-system"))
-        return DistributedKeys(
-            GroupElement(found.public_key),
-            Scalar.from_hex(document["blinded_secret_key"]),
-            tuple(document["transcryptors"]),
-        )
 
     def use_policy(self, policy: LinkPolicy) -> None:
         """Replace the link policy (the operator reloaded its grants; tests)."""
@@ -519,3 +507,21 @@ class PepService:
         with self._db.session() as session:
             [index] = self._ledger.record(session, [event])
         return index
+
+
+def _system_document(system: DistributedKeys) -> bytes:
+    """The PEP system's secret part, as sealed in ``hub_keys``."""
+    document = {
+        "blinded_secret_key": system.blinded_secret_key.hex(),
+        "transcryptors": list(system.transcryptors),
+    }
+    return json.dumps(document).encode()
+
+
+def _unseal_system(found: key_store.HubKey) -> DistributedKeys:
+    document = json.loads(found.secret)
+    return DistributedKeys(
+        GroupElement(found.public_key),
+        Scalar.from_hex(document["blinded_secret_key"]),
+        tuple(document["transcryptors"]),
+    )

@@ -21,6 +21,7 @@ from pathlib import Path
 from shugu.errors import ConflictError, InvalidInputError
 from shugu.home import Home
 from shugu.i18n import N_
+from shugu.keys import purposes
 from shugu.keys.sealing import KeyEncryptionKey
 from shugu.pep.group import G, GroupElement, Scalar
 
@@ -33,11 +34,6 @@ def default_path(home: Home, context: str) -> Path:
     """Where the home keeps the key of session `context`."""
     digest = hashlib.sha256(context.encode("utf-8")).hexdigest()[:32]
     return home.pep_sessions / f"{digest}.json"
-
-
-def purpose(context: str) -> str:
-    """The sealing purpose of a session key."""
-    return f"pep-session:{context}"
 
 
 def write_session_key(
@@ -62,7 +58,7 @@ def write_session_key(
         "context": context,
         "public_key": public.hex(),
         "sealed_secret_key": base64.b64encode(
-            kek.seal(secret.to_bytes(), purpose=purpose(context))
+            kek.seal(secret.to_bytes(), purpose=purposes.pep_session(context))
         ).decode("ascii"),
     }
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -94,7 +90,7 @@ def read_session_key(path: Path, kek: KeyEncryptionKey) -> Scalar:
             N_("{path} is not a session key file from `shugu pep session-key`"), path=str(path)
         ) from exc
     try:
-        secret = Scalar.from_bytes(kek.open(sealed, purpose=purpose(context)))
+        secret = Scalar.from_bytes(kek.open(sealed, purpose=purposes.pep_session(context)))
     except InvalidInputError as exc:
         raise InvalidInputError(
             N_("{path} does not open with this home's key (fetched by another home?)"),

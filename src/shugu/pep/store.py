@@ -16,15 +16,15 @@ from sqlalchemy.orm import Session
 from shugu.clock import Clock
 from shugu.errors import InvalidInputError
 from shugu.i18n import N_
-from shugu.keys.models import HubKeyRow
+from shugu.keys import store as key_store
+from shugu.keys.purposes import TRANSCRYPTOR_PREFIX as KEY_PREFIX
 from shugu.keys.sealing import KeyEncryptionKey
 from shugu.pep.distributed import SECRET_BYTES, Transcryptor
-from shugu.pep.group import G, GroupElement, Scalar
+from shugu.pep.group import G, Scalar
 from shugu.pep.keys import make_blinding_factor
 
-__all__ = ["KEY_PREFIX", "TRANSCRYPTOR_NAME", "check_transcryptor_name", "load_or_create", "row"]
+__all__ = ["KEY_PREFIX", "TRANSCRYPTOR_NAME", "check_transcryptor_name", "load_or_create"]
 
-KEY_PREFIX = "pep:"
 TRANSCRYPTOR_NAME = re.compile(r"^[a-z][a-z0-9-]{0,27}$")
 SEALED_SECRETS_BYTES = 2 * SECRET_BYTES + 32
 
@@ -43,17 +43,6 @@ def check_transcryptor_name(name: str) -> str:
     return name
 
 
-def row(clock: Clock, name: str, sealed: bytes, public: GroupElement) -> HubKeyRow:
-    """A `hub_keys` row holding a sealed secret and its public part."""
-    return HubKeyRow(
-        name=name,
-        sealed_private_key=sealed,
-        public_key=public.to_bytes(),
-        certificate_pem="",
-        created_at=clock.now(),
-    )
-
-
 def load_or_create(
     session: Session, kek: KeyEncryptionKey, clock: Clock, name: str
 ) -> tuple[Transcryptor, bool]:
@@ -62,23 +51,23 @@ def load_or_create(
     Returns the transcryptor and whether it was created now (the caller's transaction commits
     the new row; a concurrent creator makes that commit fail with a conflict).
     """
-    found = session.get(HubKeyRow, KEY_PREFIX + check_transcryptor_name(name))
+    found = key_store.open_secret(session, kek, KEY_PREFIX + check_transcryptor_name(name))
     if found is not None:
-        return _unseal(kek, name, found), False
+        return _unseal(name, found.secret), False
     pseudonymization, encryption = (
         secrets.token_bytes(SECRET_BYTES),
         secrets.token_bytes(SECRET_BYTES),
     )
     blinding = make_blinding_factor()
-    sealed = kek.seal(
-        pseudonymization + encryption + blinding.to_bytes(), purpose=f"pep-transcryptor:{name}"
+    secret = pseudonymization + encryption + blinding.to_bytes()
+    public = (blinding * G).to_bytes()
+    key_store.add_secret(
+        session, kek, KEY_PREFIX + name, secret, public_key=public, now=clock.now()
     )
-    session.add(row(clock, KEY_PREFIX + name, sealed, blinding * G))
     return Transcryptor(name, pseudonymization, encryption, blinding), True
 
 
-def _unseal(kek: KeyEncryptionKey, name: str, found: HubKeyRow) -> Transcryptor:
-    raw = kek.open(found.sealed_private_key, purpose=f"pep-transcryptor:{name}")
+def _unseal(name: str, raw: bytes) -> Transcryptor:
     if len(raw) != SEALED_SECRETS_BYTES:
         raise InvalidInputError(N_("a sealed secret is damaged or of an unknown format"))
     blinding = Scalar(raw[2 * SECRET_BYTES :])

@@ -35,6 +35,7 @@ from typing import Any
 
 from shugu.errors import ConflictError, InvalidInputError, NotFoundError
 from shugu.i18n import N_
+from shugu.keys import purposes
 from shugu.keys.sealing import KeyEncryptionKey
 
 __all__ = ["KEY_BYTES", "KeyStore", "PseudonymKey"]
@@ -207,7 +208,7 @@ class KeyStore:
             ) from exc
         if not ok:
             raise InvalidInputError(N_("the pseudonym key file {path} is damaged"), path=str(path))
-        raw = self._kek.open(sealed, purpose=f"pseudonym:{holder}")
+        raw = self._kek.open(sealed, purpose=purposes.pseudonym(holder))
         return PseudonymKey(raw, holder=holder)
 
     def _create(self, path: Path, key: PseudonymKey) -> bool:
@@ -218,7 +219,7 @@ class KeyStore:
             "holder": key.holder,
             "key_id": key.key_id,
             "sealed_key": base64.b64encode(
-                self._kek.seal(key._secret, purpose=f"pseudonym:{key.holder}")
+                self._kek.seal(key._secret, purpose=purposes.pseudonym(key.holder))
             ).decode("ascii"),
         }
         self._folder.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -9,10 +9,10 @@ from shugu.clock import Clock, SystemClock
 from shugu.db import Database
 from shugu.errors import UnavailableError
 from shugu.identity import IdentityConfig, IdentityService
-from shugu.keys import load_kek
-from shugu.ledger import LedgerConfig, LedgerService
+from shugu.ledger import LedgerService
 from shugu.pep.parallel import usable_cpus
 from shugu.pep.service import PepConfig, PepService, load_grants
+from shugu.runtime._wiring import Base, open_base
 from shugu.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -41,61 +41,47 @@ class Hub:
     identity: IdentityService
     ledger: LedgerService
     pep: PepService
+    base: Base
     closed: bool = field(default=False)
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Hub:
         """Connect to the database, migrate it, and make sure the hub CA exists.
 
+        The hub holds the key lock shared while it is open, so a key rotation waits for it.
+
         Raises:
             NotFoundError: no key-encryption key (an uninitialised home).
             UnavailableError: the database cannot be reached.
         """
         clock = clock or SystemClock()
-        kek = load_kek(settings)
-        db = Database.open(settings.resolved_database_url)
+        base = open_base(settings, clock, origin=f"{settings.space_name}/ledger")
         config = IdentityConfig(
             space_name=settings.space_name,
             certificate_days=settings.certificate_days,
             signature_max_age_seconds=settings.signature_max_age_seconds,
             signature_max_skew_seconds=settings.signature_max_skew_seconds,
         )
-        ledger = LedgerService(
-            db,
-            kek,
-            clock,
-            LedgerConfig(
-                origin=f"{settings.space_name}/ledger",
-                checkpoint_every_entries=settings.ledger.checkpoint_every_entries,
-                checkpoint_every_seconds=settings.ledger.checkpoint_every_seconds,
-            ),
-        )
-        identity = IdentityService(db, kek, clock, config, ledger)
+        db, kek, ledger = base.db, base.kek, base.ledger
         try:
-            ledger.open()
+            identity = IdentityService(db, kek, clock, config, ledger)
             identity.ensure_ca()
-            pep = PepService(
-                db,
-                kek,
-                clock,
-                ledger,
-                load_grants(settings.home / "pep-links.json"),
-                pep_config(settings),
-            )
+            grants = load_grants(settings.home / "pep-links.json")
+            pep = PepService(db, kek, clock, ledger, grants, pep_config(settings))
             try:
                 pep.open()
             except UnavailableError as exc:  # a transcryptor server is down: set up on first use
                 log.warning("pep.setup_deferred", extra={"reason": exc.render("en")})
         except BaseException:
-            ledger.close()
-            db.dispose()
+            base.close()
             raise
-        return cls(settings=settings, db=db, clock=clock, identity=identity, ledger=ledger, pep=pep)
+        return cls(settings, db, clock, identity, ledger, pep, base)
 
     def close(self) -> None:
-        """Stop the ledger's writer and release the database connections."""
+        """Stop the ledger's writer, let go of the key lock, release the database connections."""
         if not self.closed:
-            self.pep.close()
-            self.ledger.close()
-            self.db.dispose()
+            try:
+                self.pep.close()
+            finally:
+                self.base.close()
             self.closed = True
