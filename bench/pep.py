@@ -14,6 +14,11 @@ median of the per-repetition ratios. The bare loops call rbcl's libsodium wrappe
 already split into 32-byte halves, keeping no objects; a second rsk floor calls the shared
 library through ctypes directly, as shugu's own loops do. Prints a Markdown table (progress on
 stderr) and writes ``bench/results/pep-<date>.json``.
+
+When it can be installed, native libpep (libpep-py 0.13.0, in a throw-away Python 3.9 venv) runs
+beside shugu in every repetition on the same core, and an interoperability check ends the
+one-core part (`bench/libpep_compare.py`; ``--no-libpep`` skips it, a missing Python 3.9 or
+network skips it with a message).
 """
 
 from __future__ import annotations
