@@ -12,6 +12,8 @@ See bench/README.md for what each measure means.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import base64
 import functools
 import hashlib
 import json
@@ -26,7 +28,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -35,12 +37,14 @@ from pathlib import Path
 from typing import Any
 
 import cryptography
+import httpx
 import sqlalchemy
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Select, and_, bindparam, create_engine, event, or_, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from shugu.api.app import create_app
 from shugu.db import Database
 from shugu.keys.sealing import KeyEncryptionKey
 from shugu.ledger import Event, LedgerService, encode_event, merkle, store
@@ -498,6 +502,133 @@ def _bind(
     return lambda i: proof(hub.db, lookup, i, size)
 
 
+# -- 2b. proofs as users call them -------------------------------------------------------------
+
+ProofCall = Callable[[int], Awaitable[object]]
+
+
+def _sync(call: Callable[[int], object]) -> ProofCall:
+    async def run(argument: int) -> object:
+        return call(argument)
+
+    return run
+
+
+def _get(client: httpx.AsyncClient, path: str, key: str, **params: int) -> ProofCall:
+    async def run(argument: int) -> object:
+        response = await client.get(path, params={key: argument, **params})
+        response.raise_for_status()
+        return response.json()
+
+    return run
+
+
+def proof_paths(hub: Hub, client: httpx.AsyncClient, kind: str, size: int) -> dict[str, ProofCall]:
+    """One kind of proof four ways on the same tree, the first today's cached path, beside two
+    floors: a primary-key lookup and the HTTP stack alone (`/health`, one thread hop too)."""
+    service = hub.ledger.inclusion_proof if kind == "inclusion" else hub.ledger.consistency_proof
+    path, key = (
+        ("/ledger/proof/inclusion", "index")
+        if kind == "inclusion"
+        else ("/ledger/proof/consistency", "from")
+    )
+    size_key = "size" if kind == "inclusion" else "to"
+    return {
+        "service, size given (cached path)": _sync(lambda i: service(i, size)),
+        "primary-key lookup": _sync(lambda i: pk_lookup(hub.db, i)),
+        "service, no size (default)": _sync(lambda i: service(i)),
+        "HTTP, size given": _get(client, path, key, **{size_key: size}),
+        "HTTP, no size (the API's default call)": _get(client, path, key),
+        "HTTP floor: GET /health": _health(client),
+    }
+
+
+def _health(client: httpx.AsyncClient) -> ProofCall:
+    async def run(_: int) -> object:
+        response = await client.get("/health")
+        response.raise_for_status()
+        return response.json()
+
+    return run
+
+
+async def time_paths(
+    paths: dict[str, ProofCall], rng: random.Random, bound: int, count: int, budget: float
+) -> dict[str, list[float]]:
+    """Milliseconds of each path for random arguments in [1, bound), interleaved query by
+    query so that load drift hits every path alike."""
+    times: dict[str, list[float]] = {name: [] for name in paths}
+    deadline = time.perf_counter() + budget
+    for _ in range(count):
+        for name, call in paths.items():
+            argument = rng.randrange(1, bound)
+            start = time.perf_counter()
+            await call(argument)
+            times[name].append((time.perf_counter() - start) * 1000)
+        if time.perf_counter() > deadline:
+            break
+    return times
+
+
+async def check_api_proof(client: httpx.AsyncClient, hub: Hub, size: int) -> None:
+    """The default call proves against the current tree, the very proof the service builds."""
+    index = size // 3
+    body = (await client.get("/ledger/proof/inclusion", params={"index": index})).json()
+    expected = hub.ledger.inclusion_proof(index, size)
+    proof = [base64.b64decode(p) for p in body["proof"]]
+    if body["size"] != size or proof != expected.proof:
+        raise AssertionError(f"the API's default inclusion proof of {index} is not the service's")
+    merkle.verify_inclusion(
+        base64.b64decode(body["leaf_hash"]), index, size, proof, base64.b64decode(body["root"])
+    )
+
+
+async def api_proofs(plan: Plan, hub: Hub) -> list[Result]:
+    """Proofs through `create_app(settings)` over in-process HTTP, beside the service's cached
+    path: the app opens its own hub over the same home and database, as a started server does."""
+    size, rng = plan.size, seeded("api-proofs")
+    app = create_app(hub.settings)
+    results: list[Result] = []
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://hub") as client:
+            await check_api_proof(client, hub, size)
+            for kind in ("inclusion", "consistency"):
+                paths = proof_paths(hub, client, kind, size)
+                times = await time_paths(paths, rng, size, plan.queries, plan.proof_budget)
+                results += path_results(kind, size, times)
+    finally:
+        app.state.hub.hub.close()  # no lifespan runs in process: close the app's hub here
+    return results
+
+
+def path_results(kind: str, size: int, times: dict[str, list[float]]) -> list[Result]:
+    """Each path's median against the cached path's median in the same run."""
+    cached_name = next(iter(times))
+    cached = statistics.median(times[cached_name])
+    results = []
+    for name, values in times.items():
+        median = statistics.median(values)
+        say(f"{kind} proof, {name}: median {median:.3f} ms ({median / cached:.2f}x cached)")
+        detail = {"p99_ms": percentile(values, 99), "queries": len(values)}
+        results.append(
+            Result(
+                f"{kind} proof, {name}, {size:,} entries",
+                median,
+                "ms (median)",
+                None if name == cached_name else cached_name,
+                None if name == cached_name else cached,
+                detail=detail,
+            )
+        )
+    return results
+
+
+def bench_api_proofs(plan: Plan, hub: Hub) -> list[Result]:
+    """The API's proof endpoints, with and without a size, on the tree the service proofs use."""
+    return asyncio.run(api_proofs(plan, hub))
+
+
 # -- 3. verify --------------------------------------------------------------------------------
 
 
@@ -655,6 +786,7 @@ def run_tree(plan: Plan, work: Path) -> list[Result]:
             )
         ]
         results += bench_proofs(plan, hub)
+        results += bench_api_proofs(plan, hub)
         results.append(bench_verify(plan, hub))
     return results
 

@@ -14,6 +14,11 @@ median of the per-repetition ratios. The bare loops call rbcl's libsodium wrappe
 already split into 32-byte halves, keeping no objects; a second rsk floor calls the shared
 library through ctypes directly, as shugu's own loops do. Prints a Markdown table (progress on
 stderr) and writes ``bench/results/pep-<date>.json``.
+
+When it can be installed, native libpep (libpep-py 0.13.0, in a throw-away Python 3.9 venv) runs
+beside shugu in every repetition on the same core, and an interoperability check ends the
+one-core part (`bench/libpep_compare.py`; ``--no-libpep`` skips it, a missing Python 3.9 or
+network skips it with a message).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from typing import Any
 
 import rbcl
 
+from bench.libpep_compare import VENV, LibpepWorker, interop_check, start_worker
 from shugu.pep import (
     ElGamal,
     G,
@@ -220,8 +226,11 @@ ROWS: list[tuple[str, str, str, float | None]] = [
 ]
 
 
-def measure(w: Workload, reps: int) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
-    """Items per CPU-second and per wall-second of every loop, interleaved, `reps` times."""
+def measure(
+    w: Workload, reps: int, libpep: LibpepWorker | None = None
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Items per CPU-second and per wall-second of every loop, interleaved, `reps` times; with
+    a libpep worker, its loops run in each repetition too (its own CPU time, the same core)."""
     cpu: dict[str, list[float]] = {name: [] for name in LOOPS}
     wall: dict[str, list[float]] = {name: [] for name in LOOPS}
     for rep in range(reps):
@@ -230,6 +239,11 @@ def measure(w: Workload, reps: int) -> tuple[dict[str, list[float]], dict[str, l
             loop(w)
             cpu[name].append(w.n / (time.process_time() - start_cpu))
             wall[name].append(w.n / (time.perf_counter() - start_wall))
+        if libpep is not None:
+            theirs = libpep.ask({"op": "rates"})
+            for name, value in theirs["cpu"].items():
+                cpu.setdefault(name, []).append(value)
+                wall.setdefault(name, []).append(theirs["wall"][name])
         say(
             f"repetition {rep + 1}/{reps}: transcrypt {cpu['transcrypt'][-1]:,.0f}/s, "
             f"bare rsk {cpu['bare rsk'][-1]:,.0f}/s (CPU time)"
@@ -256,6 +270,54 @@ def table(rates: dict[str, list[float]]) -> str:
             f"| {label} | {med[ours]:,.0f}/s | {base}: {med[base]:,.0f}/s | {r:.2f}× | {goal} |"
         )
     return "\n".join(lines)
+
+
+LIBPEP_ROWS: list[tuple[str, str, str]] = [
+    # (label, shugu loop, libpep loop)
+    ("Encryption, batch", "encrypt_batch", "libpep encrypt_batch"),
+    ("Encryption, one at a time", "encrypt objects", "libpep encrypt"),
+    (
+        "Pseudonymisation (rsk + shuffle: `transcrypt`, `pseudonymize_batch`)",
+        "transcrypt",
+        "libpep pseudonymize_batch",
+    ),
+    (
+        "Pseudonymisation, one at a time (`rsk`, `pseudonymize`)",
+        "rsk objects",
+        "libpep pseudonymize",
+    ),
+    ("Decryption, batch", "decrypt_batch", "libpep decrypt_batch"),
+    ("Decryption, one at a time", "decrypt objects", "libpep decrypt"),
+]
+
+
+def libpep_table(rates: dict[str, list[float]]) -> str:
+    """shugu beside native libpep (libpep-py 0.13.0), per CPU-second on the same core."""
+    med = {name: statistics.median(values) for name, values in rates.items()}
+    lines = [
+        "| Measure (one core) | shugu | libpep-py 0.13.0, native, same run | shugu / libpep |",
+        "|---|---|---|---|",
+    ]
+    for label, ours, theirs in LIBPEP_ROWS:
+        lines.append(
+            f"| {label} | {med[ours]:,.0f}/s | {med[theirs]:,.0f}/s | "
+            f"{ratio(rates, ours, theirs):.2f}× |"
+        )
+    return "\n".join(lines)
+
+
+def interop_lines(result: dict[str, Any]) -> str:
+    """The interoperability check as Markdown lines."""
+    head = (
+        f"Interoperability, {result['ciphertexts']} ciphertexts, pseudonymised from "
+        f"({result['move']['domain_from']}, {result['move']['session_from']}) to "
+        f"({result['move']['domain_to']}, {result['move']['session_to']}), the same secrets fed "
+        f"to both: {'all equal' if result['all_equal'] else '**DIFFERENT**'}"
+    )
+    checks = [
+        f"- {'equal' if ok else '**different**'}: {name}" for name, ok in result["checks"].items()
+    ]
+    return "\n".join([head, "", *checks])
 
 
 def summary(rates: dict[str, list[float]]) -> dict[str, float]:
@@ -537,13 +599,37 @@ def main(argv: list[str] | None = None) -> None:
         default=1_000_000,
         help="ciphertexts for the multi-process scaling run (default 1,000,000; 0 skips it)",
     )
+    parser.add_argument(
+        "--no-libpep", action="store_true", help="skip the comparison with native libpep"
+    )
+    parser.add_argument(
+        "--libpep-python", help="the Python 3.9 to build libpep's venv with (default: found)"
+    )
+    parser.add_argument(
+        "--libpep-venv", default=str(VENV), help=f"libpep-py's throw-away venv (default {VENV})"
+    )
     args = parser.parse_args(argv)
     n = args.n or (1_500 if args.quick else 4_000)
     reps = args.reps or (3 if args.quick else 5)
     load = os.getloadavg()
     say(f"preparing {n:,} ciphertexts")
-    rates, wall = measure(Workload.make(n), reps)
+    libpep = start_worker(args, n)
+    try:
+        rates, wall = measure(Workload.make(n), reps, libpep)
+        interop = interop_check(libpep) if libpep is not None else None
+        if interop is not None and libpep is not None:
+            interop["libpep"] = libpep.about
+    finally:
+        if libpep is not None:
+            libpep.close()
     print(table(rates))
+    if libpep is not None and interop is not None:
+        print()
+        print(libpep_table(rates))
+        print()
+        print(interop_lines(interop))
+    else:
+        print("\nlibpep: not measured (see the messages above)")
     if args.json:
         print(json.dumps(summary(rates)))
     scaling = measure_scaling(args.scale) if args.scale else None
@@ -559,6 +645,7 @@ def main(argv: list[str] | None = None) -> None:
         "rates_per_cpu_s": {name: [round(v, 1) for v in values] for name, values in rates.items()},
         "rates_per_wall_s": {name: [round(v, 1) for v in values] for name, values in wall.items()},
         "scaling": scaling,
+        "libpep_interop": interop,
         "environment": environment(load),
     }
     path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
