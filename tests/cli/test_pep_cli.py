@@ -238,7 +238,8 @@ def test_session_keys_are_kept_sealed_in_the_home(home: Path, tmp_path: Path) ->
     from shugu.home import Home
 
     path = Path(fetched["out"])
-    assert path == default_path(Home(home), "study-1#s1") and path.stat().st_mode & 0o077 == 0
+    assert path == default_path(Home(home).pep_sessions, "study-1#s1")
+    assert path.stat().st_mode & 0o077 == 0
     record = json.loads(path.read_text())
     assert set(record) == {"format", "job", "session", "context", "public_key", "sealed_secret_key"}
     again = shugu(

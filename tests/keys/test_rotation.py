@@ -76,7 +76,7 @@ def test_rotation_seals_everything_under_a_new_key_and_the_hub_works(home: Path)
     old = load_kek(settings)
     before = _state(home)
     secret = Scalar.random()
-    session_file = default_path(Home(home), "j#s")
+    session_file = default_path(Home(home).pep_sessions, "j#s")
     write_session_key(session_file, old, job="j", session="s", context="j#s", secret=secret)
     report = ok_json(shugu(home, "key", "rotate", "--json"))
     assert report == {

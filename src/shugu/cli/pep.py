@@ -259,7 +259,7 @@ def session_key(
         async with cli.client(cli.identity()) as client:
             body = await client.request("POST", "/v1/pep/session-key", json=request)
         secret = open_session_key(body, recipient)
-        path = out_file or default_path(cli.home, body["context"])
+        path = out_file or default_path(cli.home.pep_sessions, body["context"])
         public = write_session_key(
             path,
             load_kek(cli.settings),
@@ -323,7 +323,7 @@ def _session_secret(
             raise InvalidInputError(
                 N_("give --session-key FILE, or --job and --session of a key fetched here")
             )
-        path = default_path(cli.home, session_context(job, session))
+        path = default_path(cli.home.pep_sessions, session_context(job, session))
         if not path.exists():
             raise InvalidInputError(
                 N_("no session key for job {job}, session {session} in this home"),

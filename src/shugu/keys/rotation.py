@@ -37,10 +37,9 @@ from typing import Any
 
 from shugu.db import Database
 from shugu.errors import InvalidInputError
-from shugu.home import Home
 from shugu.i18n import N_
 from shugu.keys import store as key_store
-from shugu.keys.kek import load_kek
+from shugu.keys.kek import PREVIOUS_SECRET_FILE, SECRET_FILE, load_kek
 from shugu.keys.lock import KeyLock
 from shugu.keys.purposes import HOME_FILES, HomeFileKind, hub_key_purpose
 from shugu.keys.sealing import KeyEncryptionKey
@@ -101,9 +100,9 @@ def _rows(db: Database, kek: KeyEncryptionKey) -> list[tuple[str, str, bytes]]:
     return found
 
 
-def _files(home: Home, kind: HomeFileKind, kek: KeyEncryptionKey) -> list[_File]:
+def _files(home: Path, kind: HomeFileKind, kek: KeyEncryptionKey) -> list[_File]:
     found = []
-    folder = home.root / kind.folder
+    folder = home / kind.folder
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
@@ -126,14 +125,14 @@ def _write_private(path: Path, text: str) -> None:
     temporary.replace(path)
 
 
-def _install_new_key(home: Home, kek: KeyEncryptionKey) -> KeyEncryptionKey:
+def _install_new_key(home: Path, kek: KeyEncryptionKey) -> KeyEncryptionKey:
     """Keep the current key as previous, put a new one in ``secret.key``; the key to seal with."""
-    kept = home.previous_secret_file
+    kept = home / PREVIOUS_SECRET_FILE
     earlier = kept.read_text(encoding="ascii").split() if kept.exists() else []
     if kek.to_text() not in earlier:
         _write_private(kept, "\n".join([*earlier, kek.to_text()]) + "\n")
     new = KeyEncryptionKey.generate()
-    _write_private(home.secret_file, new.to_text() + "\n")
+    _write_private(home / SECRET_FILE, new.to_text() + "\n")
     return new.with_previous(kek, *(KeyEncryptionKey.from_text(k) for k in earlier))
 
 
@@ -146,10 +145,10 @@ def rotate(settings: Settings) -> RotationReport:
             changed).
         UnavailableError: the database cannot be reached.
     """
-    home = Home(settings.home)
+    home = settings.home
     kek = load_kek(settings)
     from_file = settings.secret_key is None
-    kept = home.previous_secret_file
+    kept = home / PREVIOUS_SECRET_FILE
     db = Database.open(settings.resolved_database_url)
     lock: KeyLock | None = None
     try:

@@ -13,13 +13,33 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from shugu.client import HubClient
 from shugu.errors import ShuguError, VerificationError
 from shugu.i18n import N_
 from shugu.ledger import merkle
 from shugu.ledger.note import Checkpoint, Signer, Verifier, verify_note
+
+
+class CheckpointSource(Protocol):
+    """Where a witness reads a log's checkpoints and proofs and sends its cosignatures (the hub's
+    API through `shugu.client.HubClient`, in practice; the ledger knows no HTTP client)."""
+
+    async def ledger_key(self) -> dict[str, Any]:
+        """The log's origin and verifier key (``{"verifier_key": ...}``)."""
+        ...
+
+    async def ledger_checkpoint(self) -> str:
+        """The newest signed checkpoint note."""
+        ...
+
+    async def ledger_consistency(self, old: int, new: int | None = None) -> dict[str, Any]:
+        """A consistency proof between two sizes."""
+        ...
+
+    async def ledger_cosign(self, size: int, line: str) -> dict[str, Any]:
+        """Hand in a cosignature line for the checkpoint of `size`."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +71,11 @@ class Witness:
     """One witness of one log."""
 
     def __init__(
-        self, client: HubClient, signer: Signer, state_file: Path, log_key: Verifier | None = None
+        self,
+        client: CheckpointSource,
+        signer: Signer,
+        state_file: Path,
+        log_key: Verifier | None = None,
     ) -> None:
         self._client = client
         self._signer = signer

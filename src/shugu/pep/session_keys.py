@@ -19,7 +19,6 @@ import os
 from pathlib import Path
 
 from shugu.errors import ConflictError, InvalidInputError
-from shugu.home import Home
 from shugu.i18n import N_
 from shugu.keys import purposes
 from shugu.keys.sealing import KeyEncryptionKey
@@ -30,10 +29,11 @@ __all__ = ["FORMAT", "default_path", "read_session_key", "write_session_key"]
 FORMAT = "shugu-pep-session-key/1"
 
 
-def default_path(home: Home, context: str) -> Path:
-    """Where the home keeps the key of session `context`."""
+def default_path(folder: Path, context: str) -> Path:
+    """Where a home keeps the key of session `context`, in its `folder` of session keys
+    (``HOME/pep-sessions``)."""
     digest = hashlib.sha256(context.encode("utf-8")).hexdigest()[:32]
-    return home.pep_sessions / f"{digest}.json"
+    return folder / f"{digest}.json"
 
 
 def write_session_key(
