@@ -10,13 +10,17 @@ import polars as pl
 import pytest
 
 from tests.cli.test_cli import clean_environment, ok_json, shugu  # noqa: F401 - autouse fixture
+from tests.shared import ADULT, require_shared
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
 
-ADULT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "adult"
-needs_adult = pytest.mark.skipif(
-    not (ADULT / "adult.csv").exists(), reason=f"ARX's Adult data not found at {ADULT}"
-)
+
+@pytest.fixture
+def needs_adult() -> None:
+    """The Adult data set: skip without ../shared/, fail in CI."""
+    require_shared(ADULT / "adult.csv")
+
+
 KEYS = {
     "transformation",
     "information_loss",
@@ -45,7 +49,7 @@ def _anonymize(tmp_path: Path, *args: str) -> dict:  # type: ignore[type-arg]
     )
 
 
-@needs_adult
+@pytest.mark.usefixtures("needs_adult")
 @pytest.mark.parametrize(
     ("metric", "suppression", "loss", "levels", "suppressed"),
     [
@@ -78,7 +82,7 @@ def test_the_four_arx_references(
     assert result["nodes_checked"] <= 12_960
 
 
-@needs_adult
+@pytest.mark.usefixtures("needs_adult")
 def test_l_diversity_and_t_closeness_with_a_sensitive_column(tmp_path: Path) -> None:
     diverse = _anonymize(
         tmp_path, "--k", "5", "--l", "2", "--sensitive", "salary-class", "--metric", "loss"
@@ -100,7 +104,7 @@ def test_l_diversity_and_t_closeness_with_a_sensitive_column(tmp_path: Path) -> 
     assert close["information_loss"] >= 255559.85  # a stricter model never loses less
 
 
-@needs_adult
+@pytest.mark.usefixtures("needs_adult")
 def test_out_and_report_files(tmp_path: Path) -> None:
     out, report = tmp_path / "release.csv", tmp_path / "report.json"
     _anonymize(tmp_path, "--k", "5", "--metric", "loss", "--out", str(out), "--report", str(report))

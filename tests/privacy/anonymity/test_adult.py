@@ -9,7 +9,6 @@ occupation as the sensitive attribute where there is one.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import polars as pl
 import pytest
@@ -24,8 +23,8 @@ from shugu.privacy.anonymity import (
     anonymize,
     read_hierarchies,
 )
+from tests.shared import ADULT, require_shared
 
-ADULT = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "adult"
 QI = [
     "sex",
     "age",
@@ -39,9 +38,12 @@ QI = [
 ]
 QI8 = [c for c in QI if c != "occupation"]
 
-pytestmark = pytest.mark.skipif(
-    not (ADULT / "adult.csv").is_file(), reason=f"the Adult data set is not at {ADULT}"
-)
+
+@pytest.fixture(autouse=True)
+def _needs_adult() -> None:
+    """The Adult data set: skip without ../shared/, fail in CI."""
+    require_shared(ADULT / "adult.csv")
+
 
 Adult = tuple[pl.DataFrame, dict[str, Hierarchy]]
 
