@@ -419,9 +419,8 @@ def _through_the_service(hub: Any, size: int, request: int) -> float:
     from shugu.pep.service import GrantListPolicy, LinkGrant
 
     caller = Principal("01BENCHHOLDER0000000000000", "holder", frozenset({Role.HOLDER}))
-    hub.pep.use_policy(
-        GrantListPolicy((LinkGrant("study", frozenset({"study"}), frozenset({"*"})),))
-    )
+    grant = LinkGrant("study", frozenset({"study"}), frozenset({caller.name}), frozenset())
+    hub.pep.use_policy(GrantListPolicy((grant,)))
     public = hub.pep.public_info().public_key
     base = [GroupElement.random() for _ in range(1_000)]
     data = encrypt_batch([base[i % 1_000] for i in range(size)], public).ciphertexts

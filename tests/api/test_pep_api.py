@@ -4,6 +4,8 @@ cross-holder property end to end, the ledger record, bad input and auth."""
 from __future__ import annotations
 
 import base64
+import json
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +17,7 @@ from shugu.pep.holder import (
     pack_ciphertexts,
     unpack_ciphertexts,
 )
-from shugu.pep.service import LinkRequest
+from shugu.pep.service import LinkDecision, LinkRequest, load_grants
 from shugu.pep.sharing import RecipientKey, SealedShare
 from tests.conftest import Member, Space
 
@@ -23,13 +25,13 @@ pytestmark = pytest.mark.anyio
 
 
 class AllowAll:
-    def allows(self, request: LinkRequest) -> bool:
-        return True
+    def decide(self, request: LinkRequest) -> LinkDecision:
+        return LinkDecision.ALLOWED
 
 
 class RefuseAll:
-    def allows(self, request: LinkRequest) -> bool:
-        return False
+    def decide(self, request: LinkRequest) -> LinkDecision:
+        return LinkDecision.NOT_GRANTED
 
 
 async def _public_key(space: Space) -> GroupElement:
@@ -129,7 +131,7 @@ async def test_a_refused_policy_gives_403_and_records_nothing(space: Space) -> N
         no_key = await client.post("/v1/pep/session-key", json=_key_request("study-1", "s")[1])
     assert refused.status_code == no_key.status_code == 403
     assert refused.headers["content-type"] == "application/problem+json"
-    assert "may not link domains study-1 for job study-1" in refused.json()["detail"]
+    assert "may not submit into domains study-1 for job study-1" in refused.json()["detail"]
     assert space.hub.ledger.size() == size
 
 
@@ -259,3 +261,79 @@ async def test_transcriptions_and_session_keys_are_counted_in_the_metrics(space:
         text = (await client.get("/metrics")).text
     assert "shugu_pep_ciphertexts_transcrypted_total 3.0" in text
     assert "shugu_pep_session_keys_issued_total 1.0" in text
+
+
+async def _use_study_grants(space: Space, tmp_path: Path) -> None:
+    """Holder and custodian submit into study-1; the user (the study's runner) receives keys."""
+    grant = {
+        "job": "study-1",
+        "domains": ["study-1"],
+        "submitters": ["holder", "custodian"],
+        "key_receivers": ["user"],
+    }
+    path = tmp_path / "pep-links.json"
+    path.write_text(json.dumps({"grants": [grant]}))
+    space.hub.pep.use_policy(load_grants(path))
+
+
+async def test_a_key_receivers_guesses_are_refused_and_recorded(
+    space: Space, tmp_path: Path
+) -> None:
+    await _use_study_grants(space, tmp_path)
+    user, holder = space.members[Role.USER], space.members[Role.HOLDER]
+    public = await _public_key(space)
+    size = space.hub.ledger.size()
+    guesses = _request(["110101199001011234", "110101199001011235"], public, "study-1")
+    async with space.raw(user) as client:
+        refused = await client.post("/v1/pep/transcrypt", json=guesses)
+    assert refused.status_code == 403, refused.text
+    assert "user is a key receiver here (job study-1, domains study-1)" in refused.json()["detail"]
+    assert space.hub.ledger.size() == size + 1
+    async with space.raw(space.members[Role.AUDITOR]) as client:
+        entry = (await client.get(f"/ledger/entries/{size}")).json()["entry"]
+    assert entry["type"] == "pep.transcription.refused" and entry["actor"] == user.participant_id
+    assert entry["subjects"] == ["study-1"] and entry["evidence"]["path"] == "/v1/pep/transcrypt"
+    assert entry["payload"] == {
+        "count": 2,
+        "domain_from": None,
+        "domain_to": "study-1",
+        "session": "run-1",
+        "reason": "key_receiver",
+    }
+    assert str(guesses["ciphertexts"])[:24] not in str(entry)
+    # the holders' data still links under the user's key, and only theirs reaches the study
+    async with space.raw(holder) as client:
+        moved = await client.post(
+            "/v1/pep/transcrypt", json=_request(["p-7", "p-8"], public, "study-1")
+        )
+    assert moved.status_code == 200, moved.text
+    texts = pack_ciphertexts(base64.b64decode(moved.json()["ciphertexts"]), [True, True])
+    async with space.raw(space.members[Role.CUSTODIAN]) as client:
+        other = await client.post("/v1/pep/transcrypt", json=_request([" P-7"], public, "study-1"))
+    assert other.status_code == 200, other.text
+    secret = await _session_secret(space, user, "study-1")
+    [linked] = decrypt_pseudonyms(
+        pack_ciphertexts(base64.b64decode(other.json()["ciphertexts"]), [True]), secret
+    )
+    assert decrypt_pseudonyms(texts, secret)[0] == linked
+
+
+async def test_submitters_cannot_fetch_keys_and_others_cannot_submit(
+    space: Space, tmp_path: Path
+) -> None:
+    await _use_study_grants(space, tmp_path)
+    size = space.hub.ledger.size()
+    for role, name in ((Role.CUSTODIAN, "custodian"), (Role.COMPUTE_PROVIDER, "compute-provider")):
+        async with space.raw(space.members[role]) as client:
+            response = await client.post("/v1/pep/session-key", json=_key_request("study-1")[1])
+        assert response.status_code == 403, response.text
+        assert f"{name} is not a key receiver of job study-1" in response.json()["detail"]
+    async with space.raw(space.members[Role.HOLDER]) as client:  # holders: refused by role
+        response = await client.post("/v1/pep/session-key", json=_key_request("study-1")[1])
+    assert response.status_code == 403 and "needs one of the roles" in response.json()["detail"]
+    async with space.raw(space.members[Role.COMPUTE_PROVIDER]) as client:
+        stranger = await client.post(
+            "/v1/pep/transcrypt", json=_request(["a"], await _public_key(space), "study-1")
+        )
+    assert stranger.status_code == 403 and "may not submit" in stranger.json()["detail"]
+    assert space.hub.ledger.size() == size

@@ -19,8 +19,18 @@ pytestmark = pytest.mark.usefixtures("clean_environment")
 
 GRANTS = {
     "grants": [
-        {"job": "study-1", "domains": ["study-1"], "callers": ["holder-a", "holder-b", "runner"]},
-        {"job": "study-2", "domains": ["study-2"], "callers": ["holder-a", "runner"]},
+        {
+            "job": "study-1",
+            "domains": ["study-1"],
+            "submitters": ["holder-a", "holder-b"],
+            "key_receivers": ["runner"],
+        },
+        {
+            "job": "study-2",
+            "domains": ["study-2"],
+            "submitters": ["holder-a"],
+            "key_receivers": ["runner"],
+        },
     ]
 }
 
@@ -121,7 +131,7 @@ def test_a_job_without_a_grant_is_refused(home: Path, tmp_path: Path) -> None:
         "--out",
         str(tmp_path / "x.jsonl"),
     )
-    assert refused.exit_code == 5 and "may not link" in refused.stderr
+    assert refused.exit_code == 5 and "may not submit" in refused.stderr
     no_key = shugu(
         home,
         "--as",
@@ -136,6 +146,54 @@ def test_a_job_without_a_grant_is_refused(home: Path, tmp_path: Path) -> None:
         str(tmp_path / "k.json"),
     )
     assert no_key.exit_code == 5 and "needs one of the roles" in no_key.stderr
+
+
+def test_the_runner_cannot_submit_its_guesses(home: Path, tmp_path: Path) -> None:
+    source = tmp_path / "guesses.jsonl"
+    source.write_text('{"id": "110101-x"}\n{"id": "p-2"}\n')
+    enc = tmp_path / "enc.jsonl"
+    ok_json(shugu(home, "pep", "encrypt", str(source), "--out", str(enc), "--json"))
+    args = ["--to-domain", "study-1", "--session", "s1", "--out", str(tmp_path / "moved.jsonl")]
+    refused = shugu(home, "--as", "runner", "pep", "transcrypt", str(enc), *args)
+    assert refused.exit_code == 5, refused.stderr
+    assert "runner is a key receiver here (job study-1, domains study-1)" in refused.stderr
+    assert not (tmp_path / "moved.jsonl").exists()
+    entries = ok_json(shugu(home, "ledger", "entries", "--json"))["items"]
+    [entry] = [e["entry"] for e in entries if e["entry"]["type"].startswith("pep.")]
+    assert entry["type"] == "pep.transcription.refused"
+    assert entry["payload"]["reason"] == "key_receiver" and entry["subjects"] == ["study-1"]
+
+
+@pytest.mark.parametrize(
+    ("grants", "needle"),
+    [
+        pytest.param(
+            {"grants": [{"job": "j", "domains": ["j"], "callers": ["holder-a", "runner"]}]},
+            'uses the old form "callers"; rewrite each grant as',
+            id="old-form",
+        ),
+        pytest.param(
+            {"grants": [GRANTS["grants"][0] | {"submitters": ["holder-a", "runner"]}]},
+            "runner would both submit into domain study-1",
+            id="both",
+        ),
+        pytest.param(
+            {"grants": [GRANTS["grants"][0] | {"submitters": ["*"]}]},
+            "'*' is not allowed in submitters",
+            id="wildcard",
+        ),
+    ],
+)
+def test_a_refused_grants_file_stops_the_hub(
+    home: Path, tmp_path: Path, grants: dict[str, object], needle: str
+) -> None:
+    (home / "pep-links.json").write_text(json.dumps(grants))
+    source = tmp_path / "ids.jsonl"
+    source.write_text('{"id": "a"}\n')
+    result = shugu(home, "pep", "encrypt", str(source), "--out", str(tmp_path / "enc.jsonl"))
+    assert result.exit_code == 3 and needle in result.stderr
+    assert "pep-links.json are refused" in result.stderr
+    assert not (tmp_path / "enc.jsonl").exists()
 
 
 @pytest.mark.parametrize(

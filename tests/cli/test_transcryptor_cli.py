@@ -20,7 +20,16 @@ from tests.cli.test_pep_cli import _job_pseudonyms
 
 pytestmark = pytest.mark.usefixtures("clean_environment")
 
-GRANTS = {"grants": [{"job": "study-1", "domains": ["study-1"], "callers": ["holder-a", "runner"]}]}
+GRANTS = {
+    "grants": [
+        {
+            "job": "study-1",
+            "domains": ["study-1"],
+            "submitters": ["holder-a"],
+            "key_receivers": ["runner"],
+        }
+    ]
+}
 
 
 def _free_port() -> int:

@@ -3,6 +3,7 @@ sealed secrets, the link policy, the ledger record, n-PEP through the service, t
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,8 @@ from shugu.pep.holder import (
 )
 from shugu.pep.service import (
     GrantListPolicy,
+    LinkAction,
+    LinkDecision,
     LinkGrant,
     LinkPolicy,
     LinkRequest,
@@ -46,13 +49,13 @@ JOB_RUNNER = Principal("01RUNNER", "runner", frozenset({Role.COMPUTE_PROVIDER}))
 
 
 class AllowAll:
-    def allows(self, request: LinkRequest) -> bool:
-        return True
+    def decide(self, request: LinkRequest) -> LinkDecision:
+        return LinkDecision.ALLOWED
 
 
 class RefuseAll:
-    def allows(self, request: LinkRequest) -> bool:
-        return False
+    def decide(self, request: LinkRequest) -> LinkDecision:
+        return LinkDecision.NOT_GRANTED
 
 
 def _service(hub: Hub, *names: str, policy: LinkPolicy | None = None, **config: Any) -> PepService:
@@ -162,11 +165,11 @@ def test_a_refused_link_raises_and_records_nothing(hub: Hub) -> None:
     service = _service(hub, policy=RefuseAll())
     data, _ = unpack_ciphertexts(encrypt_identifiers(["a"], service.public_info().public_key))
     size = hub.ledger.size()
-    with pytest.raises(ForbiddenError, match="may not link"):
+    with pytest.raises(ForbiddenError, match="may not submit into domains holder-a, j for job j"):
         service.transcrypt(
             HOLDER_A, job="j", domain_from="holder-a", domain_to="j", session="s", ciphertexts=data
         )
-    with pytest.raises(ForbiddenError):
+    with pytest.raises(ForbiddenError, match="runner is not a key receiver of job j"):
         service.session_key(JOB_RUNNER, job="j", session="s")
     assert hub.ledger.size() == size
 
@@ -192,6 +195,7 @@ def test_each_transcription_is_on_the_ledger_without_values(hub: Hub) -> None:
         "domain_from": "holder-a",
         "domain_to": "study-1",
         "session": "s1",
+        "submitter": "holder-a",
         "shuffled": True,
         "transcryptors": ["custodian"],
     }
@@ -231,25 +235,136 @@ def test_bad_names_are_refused(hub: Hub, name: str) -> None:
         session_context("j", name)
 
 
-def test_grant_list_policy(tmp_path: Path) -> None:
-    assert load_grants(tmp_path / "missing.json") == GrantListPolicy()
-    path = tmp_path / "links.json"
-    path.write_text(
-        json.dumps({"grants": [{"job": "j", "domains": ["a", "j"], "callers": ["holder-a"]}]})
+RESEARCHER = Principal("01RESEARCHER", "researcher", frozenset({Role.USER}))
+GUESSES = ["110101-X", "P-2", "P-3"]
+
+
+def _study_grants(tmp_path: Path) -> GrantListPolicy:
+    """The operator's file: two holders submit into study-1, the researcher receives its keys."""
+    path = tmp_path / "pep-links.json"
+    grant = {
+        "job": "study-1",
+        "domains": ["study-1"],
+        "submitters": ["holder-a", "holder-b"],
+        "key_receivers": ["researcher"],
+    }
+    path.write_text(json.dumps({"grants": [grant]}))
+    return load_grants(path)
+
+
+def _encrypt(service: PepService, ids: list[str]) -> bytes:
+    data, _ = unpack_ciphertexts(encrypt_identifiers(ids, service.public_info().public_key))
+    return data
+
+
+def test_the_dictionary_attack_is_refused_and_recorded(hub: Hub, tmp_path: Path) -> None:
+    service = _service(hub, policy=_study_grants(tmp_path))
+    guesses = _encrypt(service, GUESSES)  # X is public: anyone can encrypt identifiers
+    size = hub.ledger.size()
+    for domain_from in (None, "study-1"):
+        with pytest.raises(ForbiddenError, match="researcher is a key receiver here"):
+            service.transcrypt(
+                RESEARCHER,
+                job="study-1",
+                domain_from=domain_from,
+                domain_to="study-1",
+                session="s1",
+                ciphertexts=guesses,
+            )
+    assert hub.ledger.size() == size + 2  # the two refusals, nothing else
+    hub.ledger.tick()
+    [first, second] = (json.loads(e.body) for e in hub.ledger.entries(size, 2))
+    assert first["type"] == second["type"] == "pep.transcription.refused"
+    assert first["actor"] == RESEARCHER.participant_id and first["subjects"] == ["study-1"]
+    assert first["payload"] == {
+        "count": 3,
+        "domain_from": None,
+        "domain_to": "study-1",
+        "session": "s1",
+        "reason": "key_receiver",
+    }
+    assert second["payload"]["domain_from"] == "study-1"
+    body = b"".join(e.body for e in hub.ledger.entries(size, 2))
+    assert guesses.hex()[:40].encode() not in body
+    assert base64.b64encode(guesses)[:40] not in body
+
+
+def test_holders_submit_and_the_key_receiver_links_only_their_data(
+    hub: Hub, tmp_path: Path
+) -> None:
+    service = _service(hub, policy=_study_grants(tmp_path))
+    moved = {}
+    for holder, ids in ((HOLDER_A, ["110101-X", "P-2"]), (HOLDER_B, [" 110101-x", "p-9"])):
+        result = service.transcrypt(
+            holder,
+            job="study-1",
+            domain_from=None,
+            domain_to="study-1",
+            session="s1",
+            ciphertexts=_encrypt(service, ids),
+            shuffle=False,
+        )
+        hub.ledger.tick()
+        entry = json.loads(hub.ledger.entry(result.ledger_index).body)
+        assert entry["actor"] == holder.participant_id
+        assert entry["payload"]["submitter"] == holder.name
+        moved[holder.name] = pack_ciphertexts(result.batch.ciphertexts, [True] * len(ids))
+    for holder in (HOLDER_A, HOLDER_B):
+        with pytest.raises(ForbiddenError, match=f"{holder.name} is not a key receiver"):
+            service.session_key(holder, job="study-1", session="s1")
+    material = service.session_key(RESEARCHER, job="study-1", session="s1")
+    secret = material.blinded_secret_key
+    for share in material.shares:
+        secret = secret * share.share
+    a = decrypt_pseudonyms(moved["holder-a"], secret)
+    b = decrypt_pseudonyms(moved["holder-b"], secret)
+    assert a[0] == b[0] and len({a[1], b[1], a[0]}) == 3  # the shared patient links, only it
+    with pytest.raises(ForbiddenError):  # and no guess of its own ever reaches the job domain
+        service.transcrypt(
+            RESEARCHER,
+            job="study-1",
+            domain_from=None,
+            domain_to="study-1",
+            session="s1",
+            ciphertexts=_encrypt(service, ["P-9"]),
+        )
+    stranger = Principal("01STRANGER", "stranger", frozenset({Role.HOLDER}))
+    size = hub.ledger.size()
+    with pytest.raises(ForbiddenError, match="stranger may not submit"):
+        service.transcrypt(
+            stranger,
+            job="study-1",
+            domain_from=None,
+            domain_to="study-1",
+            session="s1",
+            ciphertexts=_encrypt(service, ["P-9"]),
+        )
+    assert hub.ledger.size() == size  # a plain refusal records nothing
+
+
+def test_the_decisions_asked_of_the_policy(hub: Hub) -> None:
+    asked: list[LinkRequest] = []
+
+    class Recording:
+        def decide(self, request: LinkRequest) -> LinkDecision:
+            asked.append(request)
+            return LinkDecision.ALLOWED
+
+    service = _service(hub, policy=Recording())
+    service.transcrypt(
+        HOLDER_A,
+        job="j",
+        domain_from="holder-a",
+        domain_to="j",
+        session="s",
+        ciphertexts=_encrypt(service, ["a"]),
     )
-    policy = load_grants(path)
-    assert policy.grants == (LinkGrant("j", frozenset({"a", "j"}), frozenset({"holder-a"})),)
-    ask = LinkRequest("01X", "holder-a", "j", frozenset({"a", "j"}))
-    assert policy.allows(ask)
-    assert not policy.allows(LinkRequest("01X", "holder-b", "j", frozenset({"a"})))
-    assert not policy.allows(LinkRequest("01X", "holder-a", "j", frozenset({"b"})))
-    assert not policy.allows(LinkRequest("01X", "holder-a", "k", frozenset()))
-    assert GrantListPolicy((LinkGrant("j", frozenset(), frozenset({"*"})),)).allows(
-        LinkRequest("01Y", "anyone", "j", frozenset())
-    )
-    path.write_text('{"grants": [{"job": 1}]}')
-    with pytest.raises(InvalidInputError, match="cannot read the PEP link grants"):
-        load_grants(path)
+    service.session_key(JOB_RUNNER, job="j", session="s")
+    assert asked == [
+        LinkRequest("01HOLDERA", "holder-a", "j", LinkAction.SUBMIT, frozenset({"holder-a", "j"})),
+        LinkRequest("01RUNNER", "runner", "j", LinkAction.RECEIVE_KEY, frozenset()),
+    ]
+    assert GrantListPolicy((LinkGrant("j", frozenset({"j"}), frozenset(), frozenset()),))
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,9 @@ the hub CA issues their certificates, and each participant makes a signed reques
 holders link their patients for a study without revealing them (PEP): each encrypts its
 identifiers on its side, the hub's transcryptor moves them into the study's domain under the
 operator's grant, the researcher decrypts with a session key whose shares only it can open, and
-the same patients match across holders. Finally an auditor verifies the whole ledger.
+the same patients match across holders. The grant lets the holders submit and the researcher
+receive keys, never both: the researcher's attempt to confirm a guessed patient number is refused
+and recorded. Finally an auditor verifies the whole ledger.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from shugu.cli.ledger import verify_ledger
 from shugu.cli.output import fields, guard, out, run, table
 from shugu.cli.participant import COLUMNS
 from shugu.client import HubClient, SigningAuth
-from shugu.errors import ConflictError
+from shugu.errors import ConflictError, ForbiddenError, VerificationError
 from shugu.home.keyring import Keyring, LocalIdentity
 from shugu.i18n import N_, _
 from shugu.identity.ca import summarize, verify_issued_by
@@ -37,6 +39,16 @@ APPLICANTS = (
     ("beijing-research", "北京示例医学研究院 / Beijing Example Medical Research", ["user"]),
 )
 STUDY = "diabetes-study-2026"
+RESEARCHER = "beijing-research"
+HOLDERS = ("hangzhou-pharma", "shanghai-hospital")
+GRANT = {
+    "job": STUDY,
+    "domains": [STUDY],
+    "submitters": list(HOLDERS),
+    "key_receivers": [RESEARCHER],
+}
+"""The operator's grant: the holders submit into the study's domain, the researcher only
+receives its session keys."""
 RECORDS = {
     "hangzhou-pharma": [
         ("P-1001", "metformin"),
@@ -84,9 +96,8 @@ async def _walk(cli: CliContext, ca_pem: str, quiet: bool) -> None:
 
     lang = cli.lang
     keyring = cli.keyring()
-    grant = {"job": STUDY, "domains": [STUDY], "callers": [name for name, _, _ in APPLICANTS]}
     (cli.settings.home / "pep-links.json").write_text(
-        json.dumps({"grants": [grant]}, indent=2) + "\n", encoding="utf-8"
+        json.dumps({"grants": [GRANT]}, indent=2) + "\n", encoding="utf-8"
     )
     app = create_app(cli.settings)
     transport = httpx.ASGITransport(app=app)
@@ -128,6 +139,7 @@ async def _walk(cli: CliContext, ca_pem: str, quiet: bool) -> None:
             N_("two holders encrypt patient identifiers and have them moved into a study's domain"),
             quiet,
         )
+        _show_grant(lang, quiet)
         by_name = {identity.name: identity for identity in applicants}
         moved = {
             holder: await _transcrypt(transport, lang, by_name[holder], records, quiet)
@@ -136,8 +148,15 @@ async def _walk(cli: CliContext, ca_pem: str, quiet: bool) -> None:
         step(
             lang, 7, N_("the researcher opens the study's session key and links the records"), quiet
         )
-        await _link(transport, lang, by_name["beijing-research"], moved, quiet)
-        step(lang, 8, N_("an auditor verifies the whole ledger"), quiet)
+        await _link(transport, lang, by_name[RESEARCHER], moved, quiet)
+        step(
+            lang,
+            8,
+            N_("the researcher tries to confirm a guessed patient number, and is refused"),
+            quiet,
+        )
+        await _guess(transport, lang, by_name[RESEARCHER], quiet)
+        step(lang, 9, N_("an auditor verifies the whole ledger"), quiet)
         async with _client(transport, lang, operator) as client:
             report = await verify_ledger(client, None, True)
         if not quiet:
@@ -150,6 +169,53 @@ async def _walk(cli: CliContext, ca_pem: str, quiet: bool) -> None:
             )
     finally:
         app.state.hub.hub.close()
+
+
+def _show_grant(lang: str, quiet: bool) -> None:
+    if not quiet:
+        out.print(
+            _(
+                "the operator's grant for {job}: {holders} submit; {researcher} receives the "
+                "session keys and may never submit",
+                lang,
+                job=STUDY,
+                holders=", ".join(HOLDERS),
+                researcher=RESEARCHER,
+            )
+        )
+
+
+def _transcription(ciphertexts: bytes) -> dict[str, Any]:
+    return {
+        "job": STUDY,
+        "domain_from": None,
+        "domain_to": STUDY,
+        "session": "run-1",
+        "ciphertexts": base64.b64encode(ciphertexts).decode(),
+        "shuffle": False,
+    }
+
+
+async def _guess(
+    transport: httpx.AsyncBaseTransport, lang: str, researcher: LocalIdentity, quiet: bool
+) -> None:
+    """The dictionary attack: encrypt a guessed identifier under the public key and submit it,
+    to decrypt it in the study's domain and match it. The hub refuses and records the attempt."""
+    from shugu.pep.group import GroupElement
+    from shugu.pep.holder import encrypt_identifiers, unpack_ciphertexts
+
+    async with _client(transport, lang, researcher) as client:
+        public = GroupElement.from_hex(
+            (await client.request("GET", "/v1/pep/public-key"))["public_key"]
+        )
+        data, _present = unpack_ciphertexts(encrypt_identifiers(["P-1001"], public))
+        try:
+            await client.request("POST", "/v1/pep/transcrypt", json=_transcription(data))
+        except ForbiddenError as refused:
+            if not quiet:
+                out.print(_("refused: {reason}", lang, reason=refused.render(lang)))
+            return
+    raise VerificationError(N_("the hub accepted a key receiver's submission; the demo stops"))
 
 
 async def _transcrypt(
@@ -170,18 +236,7 @@ async def _transcrypt(
         )
         identifiers = [identifier for identifier, _value in records]
         data, _present = unpack_ciphertexts(encrypt_identifiers(identifiers, public))
-        body = await client.request(
-            "POST",
-            "/v1/pep/transcrypt",
-            json={
-                "job": STUDY,
-                "domain_from": None,
-                "domain_to": STUDY,
-                "session": "run-1",
-                "ciphertexts": base64.b64encode(data).decode(),
-                "shuffle": False,
-            },
-        )
+        body = await client.request("POST", "/v1/pep/transcrypt", json=_transcription(data))
     texts = pack_ciphertexts(base64.b64decode(body["ciphertexts"]), [True] * len(records))
     if not quiet:
         out.print(

@@ -6,19 +6,25 @@ keys (the global public key X and the blinded global secret key x', built with n
 `setup_distributed`), and stores them sealed under the key-encryption key in `hub_keys`
 (`pep:<transcryptor>` and `pep:system`). They are never logged and no operation returns them.
 
-Two operations need an authorisation, asked of a `LinkPolicy` ("may job J link domains D for
-caller C?"):
+Two operations need an authorisation, asked of a `LinkPolicy` (`shugu.pep.policy`):
 
-- `transcrypt`: a batch encrypted under X in `domain_from` (`None`: the global domain, where
-  `holder.encrypt_identifiers` puts hashed identifiers) moves through every transcryptor into
-  `domain_to` and the encryption context of the job's session;
-- `session_key`: every transcryptor's share of that session's key, for the job to combine.
+- `transcrypt`, a **submission**: a batch encrypted under X in `domain_from` (`None`: the
+  global domain, where `holder.encrypt_identifiers` puts hashed identifiers) moves through every
+  transcryptor into `domain_to` and the encryption context of the job's session; only the job's
+  submitters (the holders whose data is linked) may do it, and each submission is recorded with
+  its submitter;
+- `session_key`: every transcryptor's share of that session's key, for the job's key receiver
+  (its runner) to combine.
+
+The two are disjoint per domain: a party that could do both could encrypt identifiers of its
+choice, move them into the job's domain and decrypt them, i.e. confirm every patient number it
+can guess. A key receiver's submission is refused and recorded (`pep.transcription.refused`).
 
 A session is bound to its job: the encryption context is ``"<job>#<session>"``
 (`session_context`), so a caller authorised for one job cannot obtain a key that opens another
 job's batches by naming the same session. Each operation is recorded on the ledger in the same
 transaction as it is answered (`pep.transcription`, `pep.session_key.issued`): counts, names of
-domains, session and transcryptors, never a ciphertext, pseudonym, factor or key.
+domains, session, submitter and transcryptors, never a ciphertext, pseudonym, factor or key.
 
 `GrantListPolicy` is the stand-in policy of this release: a list of grants the operator writes
 into ``<home>/pep-links.json``; with no file, every request is refused. Data-use agreements
@@ -29,12 +35,9 @@ from __future__ import annotations
 
 import json
 import logging
-import re
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.orm import Session
@@ -57,6 +60,16 @@ from shugu.ledger import Event, LedgerService
 from shugu.pep.batch import EncryptedBatch
 from shugu.pep.distributed import DistributedKeys, SessionKeyShare, setup_distributed
 from shugu.pep.group import GroupElement, Scalar
+from shugu.pep.policy import (
+    GrantListPolicy,
+    LinkAction,
+    LinkDecision,
+    LinkGrant,
+    LinkPolicy,
+    LinkRequest,
+    check_name,
+    load_grants,
+)
 from shugu.pep.ports import LocalTranscryptor, TranscryptorPort
 from shugu.pep.remote import RemoteTranscryptor
 from shugu.pep.sharing import SealedShare, recipient_public_key
@@ -64,6 +77,8 @@ from shugu.pep.store import check_transcryptor_name, load_or_create
 
 __all__ = [
     "GrantListPolicy",
+    "LinkAction",
+    "LinkDecision",
     "LinkGrant",
     "LinkPolicy",
     "LinkRequest",
@@ -77,8 +92,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-NAME = re.compile(r"^[^\x00-\x1f\x7f#]{1,200}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,99 +135,13 @@ class PepConfig:
         return tuple(parsed)
 
 
-@dataclass(frozen=True, slots=True)
-class LinkRequest:
-    """The question put to a `LinkPolicy`: may `caller` link `domains` for `job`?"""
-
-    caller_id: str
-    caller_name: str
-    job: str
-    domains: frozenset[str]
-    """Pseudonymisation domains involved (empty for a session key: "may C act for J?")."""
-
-
-class LinkPolicy(Protocol):
-    """Decides whether a job may link the given domains for a caller."""
-
-    def allows(self, request: LinkRequest) -> bool:
-        """True if the request is authorised."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class LinkGrant:
-    """One grant of the stand-in policy: `callers` (ids or names, ``*`` for anyone) may link
-    any of `domains` for `job`."""
-
-    job: str
-    domains: frozenset[str]
-    callers: frozenset[str]
-
-    def covers(self, request: LinkRequest) -> bool:
-        """Whether this grant authorises `request`."""
-        caller_ok = "*" in self.callers or bool(
-            {request.caller_id, request.caller_name} & self.callers
-        )
-        return request.job == self.job and caller_ok and request.domains <= self.domains
-
-
-@dataclass(frozen=True, slots=True)
-class GrantListPolicy:
-    """The stand-in `LinkPolicy`: allowed if some grant covers the request; none refuses all."""
-
-    grants: tuple[LinkGrant, ...] = ()
-
-    def allows(self, request: LinkRequest) -> bool:
-        """True if some grant covers `request`."""
-        return any(grant.covers(request) for grant in self.grants)
-
-
-def load_grants(path: Path) -> GrantListPolicy:
-    """Read the operator's grants: ``{"grants": [{"job", "domains": [...], "callers": [...]}]}``.
-
-    A missing file gives the policy that refuses everything.
-
-    Raises:
-        InvalidInputError: the file is not valid JSON of that shape.
-    """
-    if not path.exists():
-        return GrantListPolicy()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return GrantListPolicy(tuple(_grant(item) for item in data["grants"]))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise InvalidInputError(
-            N_("cannot read the PEP link grants in {path}: {reason}"),
-            path=str(path),
-            reason=str(exc),
-        ) from exc
-
-
-def _grant(item: dict[str, Any]) -> LinkGrant:
-    domains, callers = item["domains"], item["callers"]
-    if not isinstance(item["job"], str) or not all(
-        isinstance(v, str) for v in [*domains, *callers]
-    ):
-        raise TypeError("job, domains and callers must be text")
-    return LinkGrant(item["job"], frozenset(domains), frozenset(callers))
-
-
 def session_context(job: str, session: str) -> str:
     """The encryption context of a job's session: ``"<job>#<session>"``.
 
     >>> session_context("study-1", "run-2")
     'study-1#run-2'
     """
-    return f"{_check_name(job, 'job')}#{_check_name(session, 'session')}"
-
-
-def _check_name(value: str, what: str) -> str:
-    if not isinstance(value, str) or not NAME.fullmatch(value):
-        raise InvalidInputError(
-            N_("the {what} name must be 1 to 200 characters without control characters or '#'"),
-            what=what,
-        )
-    return value
+    return f"{check_name(job, 'job')}#{check_name(session, 'session')}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -394,15 +321,41 @@ class PepService:
         system = self._keys()
         return PublicInfo(system.public_key, system.transcryptors)
 
-    def _authorise(self, caller: Principal, job: str, domains: Iterable[str | None]) -> None:
-        request = LinkRequest(
-            caller.participant_id, caller.name, job, frozenset(d for d in domains if d is not None)
-        )
-        if not self._policy.allows(request):
+    def _ask(
+        self, caller: Principal, job: str, action: LinkAction, domains: frozenset[str]
+    ) -> LinkDecision:
+        request = LinkRequest(caller.participant_id, caller.name, job, action, domains)
+        return self._policy.decide(request)
+
+    def _authorise_submission(
+        self, caller: Principal, job: str, domains: frozenset[str], payload: dict[str, Any]
+    ) -> None:
+        decision = self._ask(caller, job, LinkAction.SUBMIT, domains)
+        if decision is LinkDecision.KEY_RECEIVER:
+            refusal = payload | {"reason": LinkDecision.KEY_RECEIVER.value}
+            self._record(caller, "pep.transcription.refused", job, refusal)
             raise ForbiddenError(
-                N_("{participant} may not link domains {domains} for job {job}"),
+                N_(
+                    "{participant} is a key receiver here (job {job}, domains {domains}), and a "
+                    "key receiver may never submit; the refusal is on the ledger"
+                ),
                 participant=caller.name,
-                domains=", ".join(sorted(request.domains)) or "-",
+                domains=", ".join(sorted(domains)),
+                job=job,
+            )
+        if decision is not LinkDecision.ALLOWED:
+            raise ForbiddenError(
+                N_("{participant} may not submit into domains {domains} for job {job}"),
+                participant=caller.name,
+                domains=", ".join(sorted(domains)),
+                job=job,
+            )
+
+    def _authorise_key(self, caller: Principal, job: str) -> None:
+        if self._ask(caller, job, LinkAction.RECEIVE_KEY, frozenset()) is not LinkDecision.ALLOWED:
+            raise ForbiddenError(
+                N_("{participant} is not a key receiver of job {job}"),
+                participant=caller.name,
                 job=job,
             )
 
@@ -430,21 +383,25 @@ class PepService:
         shuffle: bool = True,
     ) -> TranscryptionResult:
         """Move packed ciphertexts under the global key from `domain_from` into `domain_to` and
-        the job's session, through every transcryptor, and record it.
+        the job's session, through every transcryptor, and record it with the submitter.
 
         Raises:
             InvalidInputError: bad names, an empty batch, a length not a multiple of 64, an
                 invalid point (nothing is recorded).
             PayloadTooLargeError: more than `max_batch` ciphertexts.
-            ForbiddenError: the policy refuses.
+            ForbiddenError: `caller` is not a submitter of the job's domains (nothing is
+                recorded), or receives keys decrypting in them (`pep.transcription.refused` is
+                recorded: job, domains, session, count, reason; nothing else).
             UnavailableError: a transcryptor server cannot be reached (nothing is recorded).
         """
         for name, what in ((job, "job"), (domain_to, "domain"), (domain_from, "domain")):
             if name is not None:
-                _check_name(name, what)
+                check_name(name, what)
         context = session_context(job, session)
         count = self._check_count(ciphertexts)
-        self._authorise(caller, job, (domain_from, domain_to))
+        domains = frozenset(d for d in (domain_from, domain_to) if d is not None)
+        moved = {"domain_from": domain_from, "domain_to": domain_to, "session": session}
+        self._authorise_submission(caller, job, domains, {"count": count, **moved})
         batch = EncryptedBatch(ciphertexts, self._keys().public_key)
         for port in self._ports:
             batch = port.transcrypt(
@@ -458,9 +415,8 @@ class PepService:
             )
         payload = {
             "count": count,
-            "domain_from": domain_from,
-            "domain_to": domain_to,
-            "session": session,
+            **moved,
+            "submitter": caller.name,
             "shuffled": shuffle,
             "transcryptors": list(batch.route),
         }
@@ -470,8 +426,8 @@ class PepService:
     def session_key(
         self, caller: Principal, *, job: str, session: str, recipient: bytes | None = None
     ) -> SessionKeyMaterial:
-        """Every transcryptor's share of the job session's key, if the policy lets `caller` act
-        for `job`; recorded as `pep.session_key.issued`.
+        """Every transcryptor's share of the job session's key, if `caller` is a key receiver of
+        `job`; recorded as `pep.session_key.issued`.
 
         With `recipient` (the job's X25519 public key) every share is sealed to it, so that the
         hub relaying them cannot read them; a chain with transcryptor servers requires it.
@@ -479,13 +435,13 @@ class PepService:
         Raises:
             InvalidInputError: bad names or recipient key, or no recipient key for a chain with
                 transcryptor servers.
-            ForbiddenError: the policy refuses.
+            ForbiddenError: `caller` is not a key receiver of `job` (nothing is recorded).
             UnavailableError: a transcryptor server cannot be reached (nothing is recorded).
         """
         context = session_context(job, session)
         if recipient is not None:
             recipient_public_key(recipient)
-        self._authorise(caller, job, ())
+        self._authorise_key(caller, job)
         point = self._keys().public_key
         shares: list[SessionKeyShare | SealedShare] = []
         for port in self._ports:

@@ -1,5 +1,6 @@
 """PEP: the global public key (public), transcription and session key shares (authorised by the
-link policy, recorded on the ledger)."""
+link policy, recorded on the ledger). The parties that submit into a domain and those that receive
+keys decrypting in it are disjoint: a key receiver's submission is refused (403) and recorded."""
 
 from __future__ import annotations
 
@@ -135,7 +136,9 @@ async def client_key(request: Request) -> ClientKeyOut:
     "/transcrypt", response_model=TranscryptOut, openapi_extra=roles_doc(*TRANSCRYPT_ROLES)
 )
 async def transcrypt(request: Request, caller: Transcriber, body: TranscryptIn) -> TranscryptOut:
-    """Transcrypt a batch into the job's domain and session, if the link policy allows."""
+    """Transcrypt a batch into the job's domain and session, if the caller is a submitter of the
+    job's domains; a key receiver of them is refused and the refusal recorded
+    (`pep.transcription.refused`)."""
     pep = hub_state(request).hub.pep
     data = _decode(body.ciphertexts)
     result = await run_in_threadpool(
@@ -164,7 +167,8 @@ async def transcrypt(request: Request, caller: Transcriber, body: TranscryptIn) 
     "/session-key", response_model=SessionKeyOut, openapi_extra=roles_doc(*SESSION_KEY_ROLES)
 )
 async def session_key(request: Request, caller: JobRunner, body: SessionKeyIn) -> SessionKeyOut:
-    """Every transcryptor's share of the job session's key, if the link policy allows."""
+    """Every transcryptor's share of the job session's key, if the caller is a key receiver of
+    the job."""
     pep = hub_state(request).hub.pep
     recipient = parse_hex(body.recipient_key, "recipient_key")
     material = await run_in_threadpool(
