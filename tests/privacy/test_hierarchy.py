@@ -467,3 +467,10 @@ def test_iso_fast_path_reads_sliced_and_chunked_columns() -> None:
     ).slice(2)
     assert generalize("date", values.to_list(), 1) == ["2023-12", "2020-02", None]
     assert REGISTRY.get("date").generalize(values, 1).to_list() == ["2023-12", "2020-02", None]
+
+
+@pytest.mark.parametrize("text", ["0000-01-01", "0000/12/31", "00000229"])
+def test_year_zero_is_no_date(text: str) -> None:
+    frame = pl.DataFrame({"d": ["2024-01-01", text]}, schema={"d": pl.String})
+    with pytest.raises(InvalidValueError, match="is not a date"):
+        frame.select(parse_dates(pl.col("d"), column="d"))

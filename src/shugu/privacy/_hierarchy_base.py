@@ -243,15 +243,26 @@ def _parse_general(values: pl.Series, *, column: str) -> pl.Series:
         if fits.any():
             rest = values if fits.all() else values.filter(fits)
             parsed = _fill(parsed, fits, rest.str.to_date(form, strict=False))
+    parsed = _before_year_one_is_none(parsed)
     todo = parsed.is_null() & values.is_not_null()
     if not todo.any() or not (todo := todo & _filled(values)).any():
         return parsed
-    parsed = _fill(parsed, todo, _parse_loose(values.filter(todo)))
+    parsed = _before_year_one_is_none(_fill(parsed, todo, _parse_loose(values.filter(todo))))
     lost = parsed.is_null() & todo
     if lost.any():
         value = _sample(values.filter(lost)[0])
         raise InvalidValueError.in_flight(_NOT_A_DATE, column=column, value=value)
     return parsed
+
+
+def _before_year_one_is_none(parsed: pl.Series) -> pl.Series:
+    """Year 0 and earlier are no calendar date (the proleptic Gregorian calendar starts at 1)."""
+    early = parsed.dt.year() < 1
+    if not early.any():
+        return parsed
+    return parsed.zip_with(
+        ~early.fill_null(False), pl.repeat(None, len(parsed), dtype=pl.Date, eager=True)
+    )
 
 
 def _date_text_batch(values: pl.Series, *, form: str, column: str) -> pl.Series:
