@@ -83,6 +83,6 @@ def test_init_killed_half_way_leaves_nothing_or_a_working_home(tmp_path: Path) -
         else:
             outcomes.add("nothing")
             ok_json(shugu(home, "init", "--json"))  # and init can simply run again
-            assert _leftovers(home) == [p for p in home.iterdir()]  # the staging is gone
+            assert _leftovers(home) == list(home.iterdir())  # the staging is gone
             ok_json(shugu(home, "participant", "list", "--json"))
     assert "nothing" in outcomes  # the kills did land before the end
