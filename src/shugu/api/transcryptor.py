@@ -34,6 +34,7 @@ from shugu.pep.server import TranscryptorConfig, TranscryptorHost, read_config
 from shugu.pep.service import session_context
 from shugu.pep.sharing import SealedShare
 from shugu.settings import Settings
+from shugu.signing.authority import server_authorities
 
 __all__ = ["create_transcryptor_app", "open_host"]
 
@@ -128,6 +129,7 @@ def open_host(settings: Settings, clock: Clock | None = None) -> TranscryptorHos
         max_batch=settings.pep.max_batch,
         signature_max_age_seconds=settings.signature_max_age_seconds,
         signature_max_skew_seconds=settings.signature_max_skew_seconds,
+        authorities=server_authorities(settings),
     )
     db = Database.open(settings.resolved_database_url)
     ledger = LedgerService(

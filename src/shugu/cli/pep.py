@@ -463,4 +463,4 @@ def transcryptor_up(
     from shugu.cli.serving import serve
 
     cli = context_of(ctx)
-    serve(cli, lambda: create_transcryptor_app(cli.settings, open_host(cli.settings)), host, port)
+    serve(cli, lambda settings: create_transcryptor_app(settings, open_host(settings)), host, port)

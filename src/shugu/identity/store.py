@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shugu.identity.models import (
     CertificateRow,
-    NonceRow,
     ParticipantRow,
     ParticipantStatus,
     Role,
@@ -110,17 +108,3 @@ def revoked_certificates(session: Session) -> Sequence[CertificateRow]:
 def get_hub_key(session: Session, name: str) -> HubKeyRow | None:
     """The hub key stored under `name`, if any."""
     return session.get(HubKeyRow, name)
-
-
-def remember_nonce(session: Session, key_id: str, nonce: str, expires_at: datetime) -> bool:
-    """Record a signature nonce; return False when it was already recorded (a replay)."""
-    values = {"key_id": key_id, "nonce": nonce, "expires_at": expires_at}
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(NonceRow).values(**values).on_conflict_do_nothing()
-    return session.execute(statement.returning(NonceRow.nonce)).first() is not None
-
-
-def forget_expired_nonces(session: Session, now: datetime) -> None:
-    """Delete nonces whose signatures could no longer be accepted anyway."""
-    session.execute(delete(NonceRow).where(NonceRow.expires_at < now))
