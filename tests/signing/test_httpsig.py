@@ -478,3 +478,25 @@ def test_any_request_round_trips_and_any_flipped_signature_bit_fails(
     headers["Signature"] = "sig1=:" + base64.b64encode(bytes(raw)).decode() + ":"
     with pytest.raises(AuthenticationError):
         _verify(headers, **change)
+
+
+def test_the_worked_example_of_the_api_docs_is_reproduced() -> None:
+    # docs/api.md "Authentication": the RFC 8032 test key signs a rejection for hub.example.org
+    key = Ed25519PrivateKey.from_private_bytes(
+        bytes.fromhex("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
+    )
+    headers = httpsig.sign(
+        key,
+        key_id="01JDQ5Z8W3K7M2N4P6R8T0V2X4",
+        method="POST",
+        authority="hub.example.org",
+        path="/v1/participants/01JDQ5ZC1H2J3K4M5N6P7Q8R9S/reject",
+        query="",
+        body=b'{"reason":"incomplete documents"}',
+        created=1764230400,
+        nonce="Jm1kYXRhLXNwYWNlLTAx",
+    )
+    assert headers["Signature"] == (
+        "sig1=:MiEarFOqD0uuJl3y+flbTt1w912LcQbZhAi4GQY6MfqlO+EVfH4dDflPSyDRyogVwFkdpXyzdTYyRvSxmHRR"
+        "Cw==:"
+    )
