@@ -30,7 +30,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import http_sf
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -45,7 +45,9 @@ from http_message_signatures import (
 
 from shugu.errors import AuthenticationError
 from shugu.i18n import N_
-from shugu.signing.models import SignedRequest
+
+if TYPE_CHECKING:
+    from shugu.signing.models import SignedRequest
 
 COMPONENTS = ("@method", "@authority", "@path", "@query", "content-digest")
 LEGACY_COMPONENTS = ("@method", "@path", "@query", "content-digest")

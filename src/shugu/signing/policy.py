@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from shugu.errors import AuthenticationError
 from shugu.i18n import N_
 from shugu.signing import httpsig
-from shugu.signing.models import SignedRequest
+
+if TYPE_CHECKING:
+    from shugu.signing.models import SignedRequest
 
 
 @dataclass(frozen=True, slots=True)
