@@ -9,7 +9,7 @@ from sqlalchemy import inspect
 
 from shugu.db import Database, head_revision
 from shugu.errors import ConflictError
-from shugu.identity.models import NonceRow
+from shugu.signing.models import NonceRow
 
 
 def test_migrations_create_the_schema_and_are_idempotent(database_url: str) -> None:

@@ -99,7 +99,7 @@ def test_cycle_finder_finds_a_cycle() -> None:
     [
         ("ledger", ("httpx", "shugu.client", "fastapi", "shugu.identity", "shugu.api")),
         ("keys", ("httpx", "fastapi", "shugu.identity", "shugu.ledger", "shugu.pep")),
-        ("signing", ("httpx", "fastapi", "shugu.identity", "shugu.db")),
+        ("signing", ("httpx", "fastapi", "shugu.identity", "shugu.ledger", "shugu.pep")),
         *((d, ("fastapi", "typer", "starlette")) for d in ("identity", "ledger", "pep", "privacy")),
     ],
     ids=lambda value: value if isinstance(value, str) else "-",

@@ -78,6 +78,13 @@ class Settings(BaseSettings):
     """Address `shugu up` listens on."""
     port: int = Field(default=8000, ge=0, le=65535)
     """Port `shugu up` listens on."""
+    authority: list[str] = Field(default_factory=list)
+    """The ``host[:port]`` names clients use to reach this server (RFC 9421 `@authority`:
+    lower case, no port when it is the scheme's default); a request signed for another name is
+    refused. Empty: where it listens (``host:port``; every loopback name when that is a loopback
+    or wildcard address), the authority of `hub_url` when set, and, for the hub, the in-process
+    names ``hub`` and ``embedded.shugu`` of the CLI's embedded hub. Set it on a hub or
+    transcryptor reached through a public name or a proxy."""
     tls_cert_file: Path | None = None
     """PEM certificate chain; when set with `tls_key_file`, `shugu up` serves HTTPS only."""
     tls_key_file: Path | None = None

@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from shugu.client import applicant_auth
 from shugu.errors import AuthenticationError, ConflictError, ForbiddenError, NotFoundError
 from shugu.identity import Role
-from shugu.identity.models import NonceRow, ParticipantRow
+from shugu.identity.models import ParticipantRow
+from shugu.signing.models import NonceRow
 from tests.conftest import Space
 
 pytestmark = pytest.mark.anyio

@@ -17,12 +17,13 @@ from shugu.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from shugu.identity import Application, ParticipantStatus, Role, SignedRequest
+from shugu.identity import Application, ParticipantStatus, Role
 from shugu.identity.ca import participant_id_of, verify_issued_by
-from shugu.identity.models import NonceRow, ParticipantRow
+from shugu.identity.models import ParticipantRow
 from shugu.identity.service import self_key_id
 from shugu.runtime import Hub
-from shugu.signing import httpsig
+from shugu.signing import SignedRequest, httpsig
+from shugu.signing.models import NonceRow
 from tests.conftest import Member, make_member, make_operator
 
 
@@ -35,11 +36,13 @@ def signed(
     method: str = "GET",
     nonce: str | None = None,
     key_id: str | None = None,
+    authority: str = "hub",
 ) -> SignedRequest:
     headers = httpsig.sign(
         member.key,
         key_id=key_id or member.participant_id,
         method=method,
+        authority=authority,
         path=path,
         query="",
         body=body,
@@ -48,6 +51,7 @@ def signed(
     )
     return SignedRequest(
         method,
+        authority,
         path,
         "",
         body,
@@ -228,6 +232,7 @@ def test_tampered_body_is_refused(hub: Hub) -> None:
     request = signed(operator, hub.clock.now().timestamp(), method="POST", body=b'{"a": 1}')
     tampered = SignedRequest(
         request.method,
+        request.authority,
         request.path,
         request.query,
         b'{"a": 2}',

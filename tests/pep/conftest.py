@@ -3,6 +3,7 @@ database under the marker), served by uvicorn on a free local port in a thread."
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 import uuid
@@ -62,16 +63,19 @@ def transcryptor_db(request: pytest.FixtureRequest, database_url: str, tmp_path:
 def serve(
     settings: Settings, name: str, hub_key: bytes, tls: tuple[Path, Path] | None = None
 ) -> tuple[uvicorn.Server, threading.Thread, Served]:
-    """Set up and start a transcryptor server; the caller stops it with `server.should_exit`."""
+    """Set up and start a transcryptor server; the caller stops it with `server.should_exit`.
+
+    Its port is chosen first, so that the server knows the authority it answers to."""
     settings.home.mkdir(parents=True, exist_ok=True)
     write_config(settings.home, name, hub_key)
+    settings = settings.model_copy(update={"host": "127.0.0.1", "port": free_port()})
     runtime = open_transcryptor(settings)
     host = runtime.host
     app = create_transcryptor_app(settings, runtime)
     config = uvicorn.Config(
         app,
-        host="127.0.0.1",
-        port=0,
+        host=settings.host,
+        port=settings.port,
         log_config=None,
         access_log=False,
         ssl_certfile=str(tls[0]) if tls else None,
@@ -85,9 +89,17 @@ def serve(
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the transcryptor server did not start")
         time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
     scheme = "https" if tls else "http"
-    return server, thread, Served(f"{scheme}://127.0.0.1:{port}", host, settings, threading.Event())
+    url = f"{scheme}://127.0.0.1:{settings.port}"
+    return server, thread, Served(url, host, settings, threading.Event())
+
+
+def free_port() -> int:
+    """A port nothing listens on now on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
 
 
 def transcryptor_settings(home: Path, database_url: str) -> Settings:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import delete, select
+from sqlalchemy import create_engine, delete, func, select
 
 from shugu.client import SigningAuth, applicant_auth
 from shugu.errors import ConflictError, InvalidInputError, UnavailableError
@@ -33,6 +33,7 @@ from shugu.pep.service import PepConfig, PepService
 from shugu.pep.sharing import RecipientKey, SealedShare
 from shugu.runtime import Hub
 from shugu.signing.httpsig import self_key_id
+from shugu.signing.models import NonceRow
 from tests.pep.conftest import Served, serve, transcryptor_settings
 from tests.pep.test_service import HOLDER_A, HOLDER_B, AllowAll, _service
 from tests.pep.test_service import JOB_RUNNER as RUNNER
@@ -176,6 +177,46 @@ def test_the_server_answers_only_its_hub_once_per_request(hub: Hub, auditor: Ser
     with httpx.Client(base_url=auditor.url) as client:
         replay = client.get(PREFIX, headers=headers)
     assert replay.status_code == 401 and "replay" in replay.json()["detail"]
+
+
+def test_a_request_signed_for_one_server_is_refused_by_another(
+    hub: Hub, auditor: Served, tmp_path: Path, transcryptor_db: str
+) -> None:
+    # two transcryptor servers trusting the same hub key: a request the hub signed for one is
+    # refused by the other within the freshness window, whichever Host it is sent with
+    other_db = f"sqlite:///{tmp_path / 'second.db'}"
+    settings = transcryptor_settings(tmp_path / "second", other_db)
+    server, thread, second = serve(settings, "second", hub.pep.client_public_key())
+    key = _hub_key(hub)
+    auth = SigningAuth(key, self_key_id(key.public_key().public_bytes_raw()))
+    try:
+        with httpx.Client(base_url=auditor.url, auth=auth) as signer:
+            captured = next(auth.auth_flow(signer.build_request("GET", PREFIX)))
+        headers = {
+            k: captured.headers[k] for k in ("signature-input", "signature", "content-digest")
+        }
+        before = second.host.ledger.size()
+        with httpx.Client(base_url=second.url) as client:
+            under_its_host = client.get(PREFIX, headers=headers)
+            under_the_signed_host = client.get(
+                PREFIX, headers=headers | {"Host": captured.headers["host"]}
+            )
+        assert under_its_host.status_code == 401
+        assert "does not verify" in under_its_host.json()["detail"]
+        assert under_the_signed_host.status_code == 401
+        assert (
+            f"addressed to {captured.headers['host']}" in (under_the_signed_host.json()["detail"])
+        )
+        assert second.host.ledger.size() == before
+        engine = create_engine(other_db)
+        with engine.connect() as connection:  # nothing was admitted there
+            assert connection.execute(select(func.count()).select_from(NonceRow)).scalar() == 0
+        engine.dispose()
+        with httpx.Client(base_url=auditor.url) as client:  # where it was signed for: good
+            assert client.get(PREFIX, headers=headers).json()["name"] == "auditor"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def _hub_key(hub: Hub) -> Ed25519PrivateKey:

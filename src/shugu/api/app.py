@@ -28,9 +28,10 @@ The hub of a shugu trusted data space (数谷可信数据空间).
 
 **Authentication.** Every non-public request is signed with the participant's Ed25519 key as
 RFC 9421 HTTP Message Signatures: headers `Content-Digest` (RFC 9530, sha-256), `Signature-Input`
-(`("@method" "@path" "@query" "content-digest")` with `created`, `keyid` = participant id,
-`nonce`, `alg="ed25519"`, `tag="shugu"`) and `Signature`. A request older than five minutes or
-with a nonce already seen is refused. Each operation lists the roles it admits in `x-shugu-roles`.
+(`("@method" "@authority" "@path" "@query" "content-digest")` with `created`, `keyid` =
+participant id, `alg="ed25519"`, `nonce`, `tag="shugu"`) and `Signature`. A request signed for
+another server (`@authority`), older than five minutes or with a nonce already seen is refused.
+Each operation lists the roles it admits in `x-shugu-roles`.
 
 **Errors** are RFC 9457 `application/problem+json` with a machine-readable `code`.
 **Listings** take `limit` and `cursor` and return `{"items": [...], "next_cursor": ...}`.

@@ -14,7 +14,9 @@ from starlette.concurrency import run_in_threadpool
 
 from shugu.errors import ForbiddenError
 from shugu.i18n import N_
-from shugu.identity import Principal, Role, SignedRequest
+from shugu.identity import Principal, Role
+from shugu.signing import SignedRequest
+from shugu.signing.authority import from_host_header
 
 if TYPE_CHECKING:
     from shugu.api.app import HubState
@@ -53,12 +55,17 @@ def hub_state(request: Request) -> HubState:
 
 
 async def signed_request(request: Request) -> SignedRequest:
-    """The parts of the request its signature covers (reads the body, within the size limit)."""
+    """The parts of the request its signature covers (reads the body, within the size limit).
+
+    Its `@authority` is the `Host` it was sent to, normalised (RFC 9421 §2.2.3); the server
+    then refuses it unless that is one of its own names.
+    """
     body = await request.body()
     raw_path = request.scope.get("raw_path") or request.url.path.encode()
     headers = request.headers
     return SignedRequest(
         method=request.method,
+        authority=from_host_header(request.url.scheme, headers.get("host")),
         path=raw_path.decode("latin-1"),
         query=request.scope.get("query_string", b"").decode("latin-1"),
         body=body,

@@ -130,7 +130,7 @@ def up(
     from shugu.cli.serving import serve
 
     cli: CliContext = ctx.obj
-    serve(cli, lambda: create_app(cli.settings), host, port)
+    serve(cli, create_app, host, port)
 
 
 @app.command()

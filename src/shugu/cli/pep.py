@@ -464,7 +464,7 @@ def transcryptor_up(
     cli = context_of(ctx)
     serve(
         cli,
-        lambda: create_transcryptor_app(cli.settings, open_transcryptor(cli.settings)),
+        lambda settings: create_transcryptor_app(settings, open_transcryptor(settings)),
         host,
         port,
     )

@@ -19,13 +19,15 @@ from shugu.clock import Clock, SystemClock
 from shugu.errors import ShuguError, UnavailableError, error_class_for_code
 from shugu.i18n import N_
 from shugu.signing import httpsig
+from shugu.signing.authority import normalise
 from shugu.signing.httpsig import self_key_id
 
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 
 
 class SigningAuth(httpx.Auth):
-    """Sign each request with an Ed25519 key as `key_id`."""
+    """Sign each request with an Ed25519 key as `key_id`, for the server it is sent to (its
+    `@authority`), so that it cannot be replayed to another."""
 
     requires_request_body = True
 
@@ -38,12 +40,14 @@ class SigningAuth(httpx.Auth):
         return f"SigningAuth(key_id={self._key_id!r})"
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        raw = request.url.raw_path.decode("ascii")
-        path, _, query = raw.partition("?")
+        """Sign `request` for the authority of the URL it is sent to."""
+        url = request.url
+        path, _, query = url.raw_path.decode("ascii").partition("?")
         headers = httpsig.sign(
             self._key,
             key_id=self._key_id,
             method=request.method,
+            authority=normalise(url.scheme, url.host, url.port),
             path=path,
             query=query,
             body=request.content,

@@ -1,4 +1,5 @@
-"""Identity: participants, roles, keys, the hub CA and its certificates, request authentication.
+"""Identity: participants, roles, keys, the hub CA and its certificates, request authentication
+(signed requests themselves are `shugu.signing`'s).
 
 The names below load on first use, so that light users of this package do not load the
 database models.
@@ -18,7 +19,6 @@ if TYPE_CHECKING:
     from shugu.identity.service import Application as Application
     from shugu.identity.service import IdentityConfig as IdentityConfig
     from shugu.identity.service import IdentityService as IdentityService
-    from shugu.identity.service import SignedRequest as SignedRequest
 
 _WHERE = {
     "Application": "service",
@@ -29,7 +29,6 @@ _WHERE = {
     "ParticipantStatus": "models",
     "Principal": "models",
     "Role": "models",
-    "SignedRequest": "service",
 }
 
 __all__ = [
@@ -41,7 +40,6 @@ __all__ = [
     "ParticipantStatus",
     "Principal",
     "Role",
-    "SignedRequest",
 ]
 
 

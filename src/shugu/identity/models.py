@@ -1,4 +1,5 @@
-"""Identity rows (participants, certificates, hub keys, nonces) and the views services return."""
+"""Identity rows (participants, certificates) and the views services return. The nonces of
+signed requests are kept by `shugu.signing.models`."""
 
 from __future__ import annotations
 
@@ -66,16 +67,6 @@ class CertificateRow(Base):
     not_before: Mapped[datetime] = mapped_column(UTCDateTime())
     not_after: Mapped[datetime] = mapped_column(UTCDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class NonceRow(Base):
-    """A signature nonce already accepted; a second request with it is a replay."""
-
-    __tablename__ = "seen_nonces"
-
-    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    nonce: Mapped[str] = mapped_column(String(64), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 @dataclass(frozen=True, slots=True)

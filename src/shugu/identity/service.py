@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -38,12 +38,11 @@ from shugu.keys import store as key_store
 from shugu.keys.purposes import CA_KEY
 from shugu.keys.sealing import KeyEncryptionKey
 from shugu.ledger import Event, LedgerService, RequestEvidence, sha256_hex
-from shugu.signing import httpsig
+from shugu.signing import ReplayGuard, SignaturePolicy, SignedRequest, httpsig
 from shugu.signing.httpsig import self_key_id
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
 SEES_EVERYONE = frozenset({Role.OPERATOR, Role.AUDITOR})
-_PURGE_EVERY = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,19 +56,6 @@ class Application:
 
 
 @dataclass(frozen=True, slots=True)
-class SignedRequest:
-    """The parts of an HTTP request that its signature covers."""
-
-    method: str
-    path: str
-    query: str
-    body: bytes
-    signature_input: str | None
-    signature: str | None
-    content_digest: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class IdentityConfig:
     """Identity settings the service needs (a slice of `Settings`)."""
 
@@ -77,6 +63,8 @@ class IdentityConfig:
     certificate_days: int = 365
     signature_max_age_seconds: int = 300
     signature_max_skew_seconds: int = 30
+    authorities: frozenset[str] = frozenset()
+    """The `@authority` names the hub answers to (`shugu.signing.authority.hub_authorities`)."""
 
 
 class IdentityService:
@@ -95,7 +83,10 @@ class IdentityService:
         self._clock = clock
         self._config = config
         self._ledger = ledger
-        self._authentications = 0
+        self._policy = SignaturePolicy(
+            config.authorities, config.signature_max_age_seconds, config.signature_max_skew_seconds
+        )
+        self._replay = ReplayGuard(self._policy.window)
 
     # -- the CA -------------------------------------------------------------------------------
 
@@ -288,96 +279,53 @@ class IdentityService:
         """Check a signed request and return who sent it.
 
         Raises:
-            AuthenticationError: unsigned, malformed, expired, unknown key, bad signature, replay.
+            AuthenticationError: unsigned, malformed, addressed to another server, expired,
+                unknown key, bad signature, replay.
             ForbiddenError: the participant is not approved or its certificate is not valid.
         """
-        parsed = httpsig.parse(request.signature_input, request.signature)
-        now = self._check_fresh(parsed)
+        now = self._clock.now()
+        parsed = self._policy.check(request, now)
         with self._db.session() as session:
             row = store.get_participant(session, parsed.key_id)
             if row is None:
                 raise AuthenticationError(
                     N_("unknown participant {participant}"), participant=parsed.key_id
                 )
-            self._verify(parsed, row.public_key, request)
+            _verify(parsed, row.public_key, request)
             _check_standing(row)
             if store.current_certificate(session, row.id, now) is None:
                 raise ForbiddenError(
                     N_("participant {participant} has no valid certificate (expired or revoked)"),
                     participant=row.id,
                 )
-            self._consume_nonce(session, parsed, now)
-            return Principal(row.id, row.name, frozenset(_roles(row)), _evidence(request))
+            self._replay.admit(session, parsed.key_id, parsed.nonce, now)
+            return Principal(row.id, row.name, frozenset(_roles(row)), RequestEvidence.of(request))
 
     def authenticate_applicant(self, request: SignedRequest, public_key: bytes) -> RequestEvidence:
         """Check that an application is signed by the key it registers (proof of possession)."""
-        parsed = httpsig.parse(request.signature_input, request.signature)
-        if parsed.key_id != self_key_id(public_key):
-            raise AuthenticationError(
-                N_("an application must be signed with the key it registers (keyid {expected})"),
-                expected=self_key_id(public_key),
-            )
-        now = self._check_fresh(parsed)
-        self._verify(parsed, public_key, request)
+        now = self._clock.now()
+        parsed = self._policy.check(request, now)
+        _check_self_signed(parsed, public_key)
+        _verify(parsed, public_key, request)
         with self._db.session() as session:
-            self._consume_nonce(session, parsed, now)
-        return _evidence(request)
+            self._replay.admit(session, parsed.key_id, parsed.nonce, now)
+        return RequestEvidence.of(request)
 
     def own_application(self, request: SignedRequest, participant_id: str) -> Participant:
         """A participant's own record, whatever its status, for a request signed with its key.
 
         This is how an applicant learns whether it was approved, or why it was rejected.
         """
-        parsed = httpsig.parse(request.signature_input, request.signature)
-        now = self._check_fresh(parsed)
+        now = self._clock.now()
+        parsed = self._policy.check(request, now)
         with self._db.session() as session:
             row = self._existing(session, participant_id)
-            if parsed.key_id != self_key_id(row.public_key):
-                raise AuthenticationError(
-                    N_(
-                        "an application must be signed with the key it registers (keyid {expected})"
-                    ),
-                    expected=self_key_id(row.public_key),
-                )
-            self._verify(parsed, row.public_key, request)
-            self._consume_nonce(session, parsed, now)
+            _check_self_signed(parsed, row.public_key)
+            _verify(parsed, row.public_key, request)
+            self._replay.admit(session, parsed.key_id, parsed.nonce, now)
             return _participant(row)
 
     # -- helpers ------------------------------------------------------------------------------
-
-    def _check_fresh(self, parsed: httpsig.SignatureInput) -> datetime:
-        now = self._clock.now()
-        httpsig.check_fresh(
-            parsed,
-            now.timestamp(),
-            max_age=self._config.signature_max_age_seconds,
-            max_skew=self._config.signature_max_skew_seconds,
-        )
-        return now
-
-    @staticmethod
-    def _verify(parsed: httpsig.SignatureInput, public_key: bytes, request: SignedRequest) -> None:
-        httpsig.verify(
-            parsed,
-            Ed25519PublicKey.from_public_bytes(public_key),
-            method=request.method,
-            path=request.path,
-            query=request.query,
-            body=request.body,
-            digest_header=request.content_digest,
-        )
-
-    def _consume_nonce(
-        self, session: Session, parsed: httpsig.SignatureInput, now: datetime
-    ) -> None:
-        expires = now + timedelta(
-            seconds=self._config.signature_max_age_seconds + self._config.signature_max_skew_seconds
-        )
-        if not store.remember_nonce(session, parsed.key_id[:64], parsed.nonce[:64], expires):
-            raise AuthenticationError(N_("this request was already received; a replay is refused"))
-        self._authentications += 1
-        if self._authentications % _PURGE_EVERY == 0:
-            store.forget_expired_nonces(session, now)
 
     def _insert(
         self,
@@ -465,15 +413,16 @@ class IdentityService:
         row.updated_at = self._clock.now()
 
 
-def _evidence(request: SignedRequest) -> RequestEvidence:
-    return RequestEvidence(
-        method=request.method,
-        path=request.path,
-        query=request.query,
-        content_digest=request.content_digest or "",
-        signature_input=request.signature_input or "",
-        signature=request.signature or "",
-    )
+def _verify(parsed: httpsig.SignatureInput, public_key: bytes, request: SignedRequest) -> None:
+    httpsig.verify(parsed, Ed25519PublicKey.from_public_bytes(public_key), request)
+
+
+def _check_self_signed(parsed: httpsig.SignatureInput, public_key: bytes) -> None:
+    if parsed.key_id != self_key_id(public_key):
+        raise AuthenticationError(
+            N_("an application must be signed with the key it registers (keyid {expected})"),
+            expected=self_key_id(public_key),
+        )
 
 
 def _dated(revoked: list[tuple[int, datetime | None]]) -> list[tuple[int, datetime]]:

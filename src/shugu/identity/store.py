@@ -5,13 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shugu.identity.models import (
     CertificateRow,
-    NonceRow,
     ParticipantRow,
     ParticipantStatus,
     Role,
@@ -104,17 +102,3 @@ def revoked_certificates(session: Session) -> Sequence[CertificateRow]:
     """Every revoked certificate, oldest revocation first."""
     query = select(CertificateRow).where(CertificateRow.revoked_at.is_not(None))
     return session.scalars(query.order_by(CertificateRow.revoked_at)).all()
-
-
-def remember_nonce(session: Session, key_id: str, nonce: str, expires_at: datetime) -> bool:
-    """Record a signature nonce; return False when it was already recorded (a replay)."""
-    values = {"key_id": key_id, "nonce": nonce, "expires_at": expires_at}
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(NonceRow).values(**values).on_conflict_do_nothing()
-    return session.execute(statement.returning(NonceRow.nonce)).first() is not None
-
-
-def forget_expired_nonces(session: Session, now: datetime) -> None:
-    """Delete nonces whose signatures could no longer be accepted anyway."""
-    session.execute(delete(NonceRow).where(NonceRow.expires_at < now))

@@ -6,12 +6,15 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, Integer, LargeBinary, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shugu.db import Base, UTCDateTime
+
+if TYPE_CHECKING:
+    from shugu.signing.models import SignedRequest
 
 EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*){1,5}$")
 EXTERNAL_PREFIX = "external."
@@ -85,18 +88,38 @@ class RequestEvidence:
     content_digest: str
     signature_input: str
     signature: str
+    authority: str = ""
+    """The `@authority` the request was signed for; "" in evidence from before it was covered
+    (such entries are stored without the field)."""
+
+    @classmethod
+    def of(cls, request: SignedRequest) -> RequestEvidence:
+        """The evidence of an authenticated request."""
+        return cls(
+            method=request.method,
+            path=request.path,
+            query=request.query,
+            content_digest=request.content_digest or "",
+            signature_input=request.signature_input or "",
+            signature=request.signature or "",
+            authority=request.authority,
+        )
 
     def as_json(self) -> dict[str, str]:
         """The JSON form stored in the entry."""
-        return {
+        fields = {
             "kind": "http-signature",
             "method": self.method,
+            "authority": self.authority,
             "path": self.path,
             "query": self.query,
             "content_digest": self.content_digest,
             "signature_input": self.signature_input,
             "signature": self.signature,
         }
+        if not self.authority:
+            del fields["authority"]
+        return fields
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from shugu.db import Base
 from shugu.identity import models as _identity_models  # noqa: F401
 from shugu.keys import models as _hub_keys  # noqa: F401 - registers the tables
 from shugu.ledger import models as _ledger_models  # noqa: F401
+from shugu.signing import models as _signing_models  # noqa: F401
 
 connection = context.config.attributes.get("connection")
 if connection is None:

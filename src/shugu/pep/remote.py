@@ -2,7 +2,9 @@
 
 Each call is an RFC 9421 signed request with the hub's PEP client key (``pep-client`` in
 `hub_keys`), which the transcryptor was told to trust when it was set up; the transcryptor
-refuses every other signer. Batches travel as raw bytes (``application/octet-stream``) with the
+refuses every other signer. The signature covers the authority of the server's URL in the
+chain, so a request to one transcryptor is refused by every other. Batches travel as raw bytes
+(``application/octet-stream``) with the
 move in the signed query string; the answer carries the batch's new public key in the
 ``Shugu-Public-Key`` header.
 

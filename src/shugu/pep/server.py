@@ -20,7 +20,6 @@ import json
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +36,6 @@ from shugu.errors import (
     PayloadTooLargeError,
 )
 from shugu.i18n import N_
-from shugu.identity import store as identity_store
-from shugu.identity.service import SignedRequest
 from shugu.keys import store as key_store
 from shugu.keys.purposes import JOINED_PREFIX
 from shugu.keys.sealing import KeyEncryptionKey
@@ -49,7 +46,7 @@ from shugu.pep.group import GroupElement
 from shugu.pep.ports import LocalTranscryptor, ShareAnswer
 from shugu.pep.sharing import recipient_public_key
 from shugu.pep.store import check_transcryptor_name, load_or_create
-from shugu.signing import httpsig
+from shugu.signing import ReplayGuard, SignaturePolicy, SignedRequest, httpsig
 
 __all__ = ["CONFIG_FILE", "TranscryptorConfig", "TranscryptorHost", "read_config", "write_config"]
 
@@ -71,6 +68,9 @@ class TranscryptorConfig:
     max_batch: int = 10_000
     signature_max_age_seconds: int = 300
     signature_max_skew_seconds: int = 30
+    authorities: frozenset[str] = frozenset()
+    """The `@authority` names it answers to (`shugu.signing.authority.server_authorities`);
+    a request signed for another server is refused."""
 
     def __post_init__(self) -> None:
         check_transcryptor_name(self.name)
@@ -131,6 +131,10 @@ class TranscryptorHost:
         self._config = config
         self._hub_key = Ed25519PublicKey.from_public_bytes(config.hub_key)
         self._hub_key_id = httpsig.self_key_id(config.hub_key)
+        self._policy = SignaturePolicy(
+            config.authorities, config.signature_max_age_seconds, config.signature_max_skew_seconds
+        )
+        self._replay = ReplayGuard(self._policy.window)
         self._pool = ThreadPoolExecutor(max(1, config.workers), thread_name_prefix="transcrypt")
         self._local: LocalTranscryptor | None = None
 
@@ -175,52 +179,24 @@ class TranscryptorHost:
     # -- who may call -------------------------------------------------------------------------
 
     def authenticate(self, request: SignedRequest) -> RequestEvidence:
-        """Accept a fresh request signed by the hub's PEP client key, once.
+        """Accept a fresh request signed by the hub's PEP client key for this server, once.
 
         Raises:
-            AuthenticationError: unsigned, malformed, another signer, expired, bad signature,
-                replayed.
+            AuthenticationError: unsigned, malformed, addressed to another server, another
+                signer, expired, bad signature, replayed.
         """
-        parsed = httpsig.parse(request.signature_input, request.signature)
+        now = self._clock.now()
+        parsed = self._policy.check(request, now)
         if parsed.key_id != self._hub_key_id:
             raise AuthenticationError(
                 N_("transcryptor {transcryptor} answers only its hub, not {key}"),
                 transcryptor=self._config.name,
                 key=parsed.key_id[:80],
             )
-        now = self._clock.now()
-        httpsig.check_fresh(
-            parsed,
-            now.timestamp(),
-            max_age=self._config.signature_max_age_seconds,
-            max_skew=self._config.signature_max_skew_seconds,
-        )
-        httpsig.verify(
-            parsed,
-            self._hub_key,
-            method=request.method,
-            path=request.path,
-            query=request.query,
-            body=request.body,
-            digest_header=request.content_digest,
-        )
-        window = self._config.signature_max_age_seconds + self._config.signature_max_skew_seconds
+        httpsig.verify(parsed, self._hub_key, request)
         with self._db.session() as session:
-            if not identity_store.remember_nonce(
-                session, parsed.key_id[:64], parsed.nonce[:64], now + timedelta(seconds=window)
-            ):
-                raise AuthenticationError(
-                    N_("this request was already received; a replay is refused")
-                )
-            identity_store.forget_expired_nonces(session, now)
-        return RequestEvidence(
-            method=request.method,
-            path=request.path,
-            query=request.query,
-            content_digest=request.content_digest or "",
-            signature_input=request.signature_input or "",
-            signature=request.signature or "",
-        )
+            self._replay.admit(session, parsed.key_id, parsed.nonce, now)
+        return RequestEvidence.of(request)
 
     # -- operations ---------------------------------------------------------------------------
 

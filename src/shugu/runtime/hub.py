@@ -14,6 +14,7 @@ from shugu.pep.parallel import usable_cpus
 from shugu.pep.service import PepConfig, PepService, load_grants
 from shugu.runtime._wiring import Base, open_base
 from shugu.settings import Settings
+from shugu.signing.authority import hub_authorities
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ class Hub:
             certificate_days=settings.certificate_days,
             signature_max_age_seconds=settings.signature_max_age_seconds,
             signature_max_skew_seconds=settings.signature_max_skew_seconds,
+            authorities=hub_authorities(settings),
         )
         db, kek, ledger = base.db, base.kek, base.ledger
         try:

@@ -9,6 +9,7 @@ from shugu.pep.parallel import usable_cpus
 from shugu.pep.server import TranscryptorConfig, TranscryptorHost, read_config
 from shugu.runtime._wiring import Base, open_base
 from shugu.settings import Settings
+from shugu.signing.authority import server_authorities
 
 __all__ = ["TranscryptorRuntime", "open_transcryptor"]
 
@@ -38,6 +39,7 @@ def transcryptor_config(settings: Settings, name: str, hub_key: bytes) -> Transc
         max_batch=settings.pep.max_batch,
         signature_max_age_seconds=settings.signature_max_age_seconds,
         signature_max_skew_seconds=settings.signature_max_skew_seconds,
+        authorities=server_authorities(settings),
     )
 
 
