@@ -4,6 +4,7 @@ format, the key never in clear, the terminal prompt, and bounded memory for a la
 from __future__ import annotations
 
 import base64
+import doctest
 import gzip
 import logging
 import os
@@ -20,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from shugu.home import _sealed_archive
 from shugu.home._sealed_archive import ABYTES, CHUNK_BYTES, HEADER, HEADER_BYTES
 from tests.cli.test_cli import clean_environment, ok_json, shugu  # noqa: F401 - autouse fixture
 from tests.home.backups import (
@@ -384,3 +386,8 @@ def test_a_large_home_streams_in_bounded_memory(home: Path, tmp_path: Path) -> N
     assert restored.stat().st_size == size
     for small_kib, large_kib in zip(small, large, strict=True):
         assert (large_kib - small_kib) * 1024 < size // 10, (small, large)
+
+
+def test_doctests() -> None:
+    result = doctest.testmod(_sealed_archive)
+    assert result.attempted > 0 and result.failed == 0
