@@ -52,6 +52,17 @@ class PepSettings(BaseModel):
     """CA bundle to verify transcryptor servers' certificates (default: the system's)."""
 
 
+class BackupKdf(BaseModel):
+    """Cost of scrypt for new backups (recorded in each archive, so raising it later is safe)."""
+
+    log2_n: int = Field(default=17, ge=10, le=20)
+    """log2 of scrypt's N, the work and memory factor (17: N = 131072, 128 MiB with r = 8)."""
+    r: int = Field(default=8, ge=1, le=32)
+    """scrypt's block size."""
+    p: int = Field(default=1, ge=1, le=16)
+    """scrypt's parallelism."""
+
+
 class Settings(BaseSettings):
     """Settings of a shugu hub and CLI. Every field has a working default for the embedded mode."""
 
@@ -68,6 +79,11 @@ class Settings(BaseSettings):
     previous_secret_keys: list[SecretStr] = Field(default_factory=list)
     """Earlier key-encryption keys, still accepted for opening (never for sealing) during a
     rotation: `shugu key rotate` seals everything again under `secret_key`; then drop these."""
+    backup_passphrase: SecretStr | None = None
+    """Passphrase that encrypts `shugu backup` archives and opens them for `shugu restore`;
+    default: asked on the terminal (twice for a backup)."""
+    backup_kdf: BackupKdf = Field(default_factory=BackupKdf)
+    """Cost of the key derivation of new backups; lower it only for tests."""
     hub_url: str | None = None
     """URL of a remote hub for the CLI; default: the embedded hub of the home, in-process."""
     space_name: str = "shugu"

@@ -63,10 +63,14 @@ def test_init_and_show(tmp_path: Path, hub_key: str) -> None:
     again = shugu(home, "pep", "transcryptor", "init", "--name", "auditor", "--hub-key", hub_key)
     assert again.exit_code == 6 and "already initialised" in again.stderr
     # a transcryptor home backs up and restores like any embedded home, secrets included
-    archive = tmp_path / "t1.tar.gz"
-    ok_json(shugu(home, "backup", str(archive), "--json"))
+    archive = tmp_path / "t1.backup"
+    env = {
+        "SHUGU_BACKUP_PASSPHRASE": "a transcryptor's passphrase",
+        "SHUGU_BACKUP_KDF__LOG2_N": "10",
+    }
+    ok_json(shugu(home, "backup", str(archive), "--json", env=env))
     fresh = tmp_path / "t1-restored"
-    ok_json(shugu(fresh, "restore", str(archive), "--json"))
+    ok_json(shugu(fresh, "restore", str(archive), "--json", env=env))
     assert ok_json(shugu(fresh, "pep", "transcryptor", "show", "--json")) == shown
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import platform
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -15,7 +16,8 @@ from shugu.cli import demo, key, ledger, participant, pep, privacy
 from shugu.cli.context import CliContext
 from shugu.cli.output import JsonFlag, err, file_progress, guard, out, print_json
 from shugu.clock import SystemClock
-from shugu.i18n import _, lang_from_environment, normalize_lang
+from shugu.errors import InvalidInputError
+from shugu.i18n import N_, _, lang_from_environment, normalize_lang
 
 app = typer.Typer(
     name="shugu",
@@ -136,16 +138,17 @@ def up(
 @app.command()
 def backup(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="Archive to write (.tar.gz).")],
+    file: Annotated[Path, typer.Argument(help="Archive to write (encrypted). / 备份文件。")],
     json_output: JsonFlag = False,
 ) -> None:
-    """Back up an embedded home (database, identities, files, key). / 备份。"""
+    """Back up an embedded home, encrypted with a passphrase. / 加密备份。
+
+    The passphrase comes from SHUGU_BACKUP_PASSPHRASE, else it is asked twice on the terminal.
+    """
     cli: CliContext = ctx.obj
+    passphrase = guard(cli.lang, lambda: _backup_passphrase(cli, file))
     with _progress(cli.lang, json_output) as step:
-        summary = guard(
-            cli.lang,
-            lambda: _backup(cli, file, step),
-        )
+        summary = guard(cli.lang, lambda: _backup(cli, file, passphrase, step))
     if json_output:
         print_json(
             {
@@ -166,7 +169,7 @@ def backup(
             bytes=summary.bytes,
         )
     )
-    err.print(_("the archive contains the home's secret key: keep it safe", cli.lang))
+    err.print(_("the archive is encrypted: without its passphrase it cannot be restored", cli.lang))
 
 
 @app.command()
@@ -176,15 +179,14 @@ def restore(
     force: Annotated[bool, typer.Option(help="Replace a non-empty home (kept aside).")] = False,
     json_output: JsonFlag = False,
 ) -> None:
-    """Restore an embedded home from a backup. / 从备份恢复。"""
+    """Restore an embedded home from a backup. / 从备份恢复。
+
+    The passphrase comes from SHUGU_BACKUP_PASSPHRASE, else it is asked on the terminal.
+    """
     cli: CliContext = ctx.obj
+    passphrase = guard(cli.lang, lambda: _restore_passphrase(cli, file, force))
     with _progress(cli.lang, json_output) as step:
-        manifest, kept = guard(
-            cli.lang,
-            lambda: _restore_backup()(
-                cli.settings, file, force=force, now=SystemClock().now(), progress=step
-            ),
-        )
+        manifest, kept = guard(cli.lang, lambda: _restore(cli, file, passphrase, force, step))
     if json_output:
         print_json(
             {
@@ -207,6 +209,29 @@ def restore(
         out.print(_("the previous home was kept at {path}", cli.lang, path=kept))
 
 
+NO_PASSPHRASE = N_(
+    "no backup passphrase: set {variable}, or run the command on a terminal to be asked for it"
+)
+UNENCRYPTED_ARCHIVE = N_(
+    "warning: {path} is an unencrypted backup of an earlier version and holds the home's key in "
+    "clear; make an encrypted one with `shugu backup` and destroy this one"
+)
+
+
+def _ask_passphrase(cli: CliContext, *, twice: bool) -> str:
+    """The passphrase from the settings, else from the terminal (never echoed nor logged)."""
+    if cli.settings.backup_passphrase is not None:
+        return cli.settings.backup_passphrase.get_secret_value()
+    if not sys.stdin.isatty():
+        raise InvalidInputError(NO_PASSPHRASE, variable="SHUGU_BACKUP_PASSPHRASE")
+    first: str = typer.prompt(_("backup passphrase", cli.lang), hide_input=True, err=True)
+    if twice:
+        again: str = typer.prompt(_("repeat the passphrase", cli.lang), hide_input=True, err=True)
+        if again != first:
+            raise InvalidInputError(N_("the two passphrases differ; nothing was written"))
+    return first
+
+
 def _progress(lang: str, quiet: bool) -> AbstractContextManager[Callable[[str], None]]:
     return file_progress(_("files", lang), quiet=quiet)
 
@@ -220,13 +245,41 @@ def _initialise(cli: CliContext, operator: str, display_name: str) -> Any:
     return initialise(cli.settings, operator_name=operator, display_name=display_name)
 
 
-def _backup(cli: CliContext, file: Path, step: Callable[[str], None]) -> Any:
+def _backup_passphrase(cli: CliContext, file: Path) -> str:
+    from shugu.home.backup import check_backup_target
+
+    check_backup_target(cli.settings, file)
+    return _ask_passphrase(cli, twice=True)
+
+
+def _backup(cli: CliContext, file: Path, passphrase: str, step: Callable[[str], None]) -> Any:
     from shugu.home.backup import create_backup
 
-    return create_backup(cli.settings, file, now=SystemClock().now(), progress=step)
+    return create_backup(
+        cli.settings, file, passphrase=passphrase, now=SystemClock().now(), progress=step
+    )
 
 
-def _restore_backup() -> Callable[..., Any]:
+def _restore_passphrase(cli: CliContext, file: Path, force: bool) -> str | None:
+    from shugu.home.backup import archive_is_encrypted, check_restore_target
+
+    check_restore_target(cli.settings, file, force=force)
+    if archive_is_encrypted(file):
+        return _ask_passphrase(cli, twice=False)
+    err.print(_(UNENCRYPTED_ARCHIVE, cli.lang, path=file))
+    return None
+
+
+def _restore(
+    cli: CliContext, file: Path, passphrase: str | None, force: bool, step: Callable[[str], None]
+) -> Any:
     from shugu.home.backup import restore_backup
 
-    return restore_backup
+    return restore_backup(
+        cli.settings,
+        file,
+        passphrase=passphrase,
+        force=force,
+        now=SystemClock().now(),
+        progress=step,
+    )

@@ -1,19 +1,25 @@
 """Backup and restore of an embedded home (SQLite hub database, identities, files, key).
 
-A backup is a gzipped tar with `manifest.json` first: the format, the shugu version, the schema
-revision, and the SHA-256 of every other member. The database is copied with SQLite's online
-backup API, so a backup taken while the hub runs is consistent. A restore checks the whole archive
-before touching the home, unpacks into a sibling folder, and only then swaps it into place: a bad
-archive leaves the home exactly as it was.
+A backup is a gzipped tar with `manifest.json` first (the format, the shugu version, the schema
+revision, and the SHA-256 of every other member), encrypted under a passphrase: scrypt derives the
+key and libsodium's secretstream seals the stream chunk by chunk (see `_sealed_archive`). The
+archive holds the home's key-encryption key; without the passphrase it gives nothing away, and no
+byte of it can be changed unnoticed. Writing and reading both stream, in bounded memory.
 
-The archive contains the home's key-encryption key: keep it as safe as the home itself.
+The database is copied with SQLite's online backup API, so a backup taken while the hub runs is
+consistent. A restore decrypts and checks the whole archive into a sibling folder before it touches
+the home, and only then swaps it into place: a wrong passphrase or a bad archive leaves the home
+exactly as it was. Archives of the earlier, unencrypted format (`shugu-home-backup/1`) still
+restore; `archive_is_encrypted` tells the caller to warn that such an archive held the key in clear.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import json
+import os
 import shutil
 import sqlite3
 import tarfile
@@ -23,19 +29,32 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, BinaryIO
 
 from shugu import __version__
 from shugu.db import Database
 from shugu.errors import ConflictError, InvalidInputError, NotFoundError
 from shugu.home import Home
+from shugu.home._sealed_archive import (
+    CHUNK_BYTES,
+    MAGIC,
+    OpeningReader,
+    ScryptParams,
+    SealingWriter,
+    is_sealed,
+)
 from shugu.i18n import N_
 from shugu.settings import Settings
 
-FORMAT = "shugu-home-backup/1"
+FORMAT = "shugu-home-backup/2"
+LEGACY_FORMAT = "shugu-home-backup/1"
+GZIP_MAGIC = b"\x1f\x8b"
 MANIFEST = "manifest.json"
 DATABASE = "hub.db"
 MAX_MEMBER_BYTES = 64 * 1024**3
+MAX_MANIFEST_BYTES = 64 * 1024**2
+MIN_PASSPHRASE_CHARS = 8
+COMPRESS_LEVEL = 6
 
 Progress = Callable[[str], None]
 
@@ -93,21 +112,51 @@ def _collect(home: Home, staging: Path) -> list[tuple[str, Path]]:
     return members
 
 
-def create_backup(
-    settings: Settings, target: Path, *, now: datetime, progress: Progress | None = None
-) -> BackupSummary:
-    """Write a backup of the home to `target` (refuses to overwrite an existing file)."""
+def check_backup_target(settings: Settings, target: Path) -> None:
+    """Raise what `create_backup` would refuse before any work (ask the passphrase after this).
+
+    Raises:
+        InvalidInputError: the hub database is not the home's own SQLite file.
+        NotFoundError: the home is not initialised.
+        ConflictError: `target` exists.
+    """
     _require_embedded(settings)
     home = Home(settings.home)
     if not home.is_initialised():
         raise NotFoundError(N_("{home} is not a shugu home"), home=str(home.root))
     if target.exists():
         raise ConflictError(N_("{path} already exists; choose another file"), path=str(target))
+
+
+def scrypt_params(settings: Settings) -> ScryptParams:
+    """The scrypt cost new backups are written with (`SHUGU_BACKUP_KDF__*`)."""
+    kdf = settings.backup_kdf
+    return ScryptParams(log2_n=kdf.log2_n, r=kdf.r, p=kdf.p)
+
+
+def create_backup(
+    settings: Settings,
+    target: Path,
+    *,
+    passphrase: str,
+    now: datetime,
+    progress: Progress | None = None,
+) -> BackupSummary:
+    """Write a backup of the home to `target`, encrypted under `passphrase`.
+
+    Refuses to overwrite an existing file and a passphrase shorter than 8 characters.
+    """
+    check_backup_target(settings, target)
+    if len(passphrase) < MIN_PASSPHRASE_CHARS:
+        raise InvalidInputError(
+            N_("a backup passphrase needs at least {count} characters"),
+            count=MIN_PASSPHRASE_CHARS,
+        )
     db = Database.open(settings.resolved_database_url)
     revision = db.current_revision()
     db.dispose()
     with tempfile.TemporaryDirectory(prefix="shugu-backup-") as staging_dir:
-        members = _collect(home, Path(staging_dir))
+        members = _collect(Home(settings.home), Path(staging_dir))
         manifest = {
             "format": FORMAT,
             "shugu_version": __version__,
@@ -117,7 +166,8 @@ def create_backup(
         }
         partial = target.with_name(target.name + ".partial")
         try:
-            _write_archive(partial, manifest, members, progress)
+            sealed = _Sealing(passphrase, scrypt_params(settings))
+            _write_archive(partial, sealed, manifest, members, progress)
             partial.replace(target)
         finally:
             partial.unlink(missing_ok=True)
@@ -125,11 +175,38 @@ def create_backup(
     return BackupSummary(target, len(members), size, revision, str(manifest["created_at"]))
 
 
+@dataclass(frozen=True, slots=True)
+class _Sealing:
+    passphrase: str
+    params: ScryptParams
+
+
 def _write_archive(
-    path: Path, manifest: dict[str, Any], members: list[tuple[str, Path]], progress: Progress | None
+    path: Path,
+    sealing: _Sealing,
+    manifest: dict[str, Any],
+    members: list[tuple[str, Path]],
+    progress: Progress | None,
 ) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(path, "w:gz") as archive:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as raw:
+        sealed = SealingWriter(raw, sealing.passphrase, sealing.params)
+        with gzip.GzipFile(fileobj=sealed, mode="wb", compresslevel=COMPRESS_LEVEL, mtime=0) as gz:
+            _write_tar(gz, manifest, members, progress)
+        sealed.finish()
+        raw.flush()
+        os.fsync(raw.fileno())
+    path.chmod(0o600)
+
+
+def _write_tar(
+    stream: gzip.GzipFile,
+    manifest: dict[str, Any],
+    members: list[tuple[str, Path]],
+    progress: Progress | None = None,
+) -> None:
+    with tarfile.open(fileobj=stream, mode="w|") as archive:
         data = json.dumps(manifest, indent=2).encode()
         info = tarfile.TarInfo(MANIFEST)
         info.size = len(data)
@@ -144,7 +221,6 @@ def _write_archive(
             info.uname = info.gname = ""
             with source.open("rb") as handle:
                 archive.addfile(info, handle)
-    path.chmod(0o600)
 
 
 def _bad(message: str, **params: Any) -> InvalidInputError:
@@ -156,105 +232,170 @@ def _safe_name(name: str) -> bool:
     return not pure.is_absolute() and ".." not in pure.parts and name not in ("", ".")
 
 
-def read_manifest(archive: tarfile.TarFile, source: Path) -> dict[str, Any]:
-    """The archive's manifest, checked for format."""
-    try:
-        member = archive.getmember(MANIFEST)
-        handle = archive.extractfile(member)
-        manifest = json.loads(handle.read()) if handle else None
-    except (KeyError, ValueError) as exc:
-        raise _bad(
-            N_("{path} is not a shugu backup (no readable manifest)"), path=str(source)
-        ) from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise _bad(N_("{path} is not a shugu backup of a supported format"), path=str(source))
-    return manifest
-
-
-def _verify_and_extract(source: Path, staging: Path, progress: Progress | None) -> dict[str, Any]:
-    try:
-        archive = tarfile.open(source, "r:gz")  # noqa: SIM115 - closed by the `with` below
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        raise _bad(
-            N_("{path} is not a readable backup archive: {reason}"),
-            path=str(source),
-            reason=str(exc),
-        ) from exc
-    with archive:
-        seen: set[str] = set()
-        try:
-            manifest = read_manifest(archive, source)
-            expected: dict[str, str] = dict(manifest.get("files", {}))
-            for member in archive:
-                if member.name == MANIFEST:
-                    continue
-                _check_member(member, expected, source)
-                if progress:
-                    progress(member.name)
-                archive.extract(member, staging, filter="data")
-                if _sha256(staging / member.name) != expected[member.name]:
-                    raise _bad(
-                        N_("{path}: {name} does not match its checksum"),
-                        path=str(source),
-                        name=member.name,
-                    )
-                seen.add(member.name)
-        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
-            raise _bad(
-                N_("{path} is damaged: {reason}"), path=str(source), reason=str(exc)
-            ) from exc
-    missing = sorted(set(expected) - seen)
-    if missing:
-        raise _bad(N_("{path} is incomplete: {name} is missing"), path=str(source), name=missing[0])
-    return manifest
-
-
-def _check_member(member: tarfile.TarInfo, expected: dict[str, str], source: Path) -> None:
-    if not member.isfile() or not _safe_name(member.name) or member.name not in expected:
-        raise _bad(
-            N_("{path} holds an unexpected entry {name}"), path=str(source), name=member.name
-        )
-    if member.size > MAX_MEMBER_BYTES:
-        raise _bad(N_("{path}: {name} is implausibly large"), path=str(source), name=member.name)
-
-
-def restore_backup(
-    settings: Settings,
-    source: Path,
-    *,
-    force: bool,
-    now: datetime,
-    progress: Progress | None = None,
-) -> tuple[dict[str, Any], Path | None]:
-    """Restore `source` into the home; return its manifest and where the old home was kept.
+def archive_is_encrypted(source: Path) -> bool:
+    """Whether `source` is an encrypted backup; `False` for the earlier, unencrypted format.
 
     Raises:
-        InvalidInputError: the archive is not a complete, intact shugu backup.
+        NotFoundError: `source` is not a file.
+        InvalidInputError: `source` is neither.
+    """
+    if not source.is_file():
+        raise NotFoundError(N_("{path} does not exist"), path=str(source))
+    with source.open("rb") as handle:
+        lead = handle.read(len(MAGIC))
+    if is_sealed(lead):
+        return True
+    if lead.startswith(GZIP_MAGIC):
+        return False
+    raise _bad(N_("{path} is not a shugu backup"), path=str(source))
+
+
+def check_restore_target(settings: Settings, source: Path, *, force: bool) -> None:
+    """Raise what `restore_backup` would refuse before reading the archive.
+
+    Raises:
+        InvalidInputError: an external database, or `source` is not a shugu backup.
+        NotFoundError: `source` does not exist.
         ConflictError: the home is not empty and `force` is not set.
     """
     _require_embedded(settings)
+    archive_is_encrypted(source)
     home = Home(settings.home)
-    if not source.is_file():
-        raise NotFoundError(N_("{path} does not exist"), path=str(source))
     occupied = home.root.exists() and any(home.root.iterdir())
     if occupied and not force:
         raise ConflictError(
             N_("{home} is not empty; pass --force to replace it (the old home is kept aside)"),
             home=str(home.root),
         )
+
+
+def restore_backup(
+    settings: Settings,
+    source: Path,
+    *,
+    passphrase: str | None,
+    force: bool,
+    now: datetime,
+    progress: Progress | None = None,
+) -> tuple[dict[str, Any], Path | None]:
+    """Restore `source` into the home; return its manifest and where the old home was kept.
+
+    `passphrase` opens an encrypted archive; an archive of the earlier format needs none.
+
+    Raises:
+        InvalidInputError: a wrong passphrase, or the archive is not a complete, intact backup.
+        ConflictError: the home is not empty and `force` is not set.
+    """
+    check_restore_target(settings, source, force=force)
+    home = Home(settings.home)
     home.root.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".restore-", dir=home.root.parent))
     try:
-        manifest = _verify_and_extract(source, staging, progress)
+        manifest = _verify_and_extract(source, passphrase, staging, progress)
         Database.open(f"sqlite:///{staging / DATABASE}").dispose()
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     kept: Path | None = None
     if home.root.exists():
-        kept = home.root.with_name(f"{home.root.name}.replaced-{now:%Y%m%dT%H%M%S}")
+        kept = _aside(home.root, now)
         home.root.rename(kept)
     staging.rename(home.root)
     home.root.chmod(0o700)
     home.ensure_folders()
     return manifest, kept
+
+
+def _aside(root: Path, now: datetime) -> Path:
+    """A free name for the replaced home: `HOME.replaced-YYYYMMDDTHHMMSS`, then `-2`, `-3`…"""
+    stem = f"{root.name}.replaced-{now:%Y%m%dT%H%M%S}"
+    candidate, number = root.with_name(stem), 1
+    while candidate.exists():
+        number += 1
+        candidate = root.with_name(f"{stem}-{number}")
+    return candidate
+
+
+def _verify_and_extract(
+    source: Path, passphrase: str | None, staging: Path, progress: Progress | None
+) -> dict[str, Any]:
+    encrypted = archive_is_encrypted(source)
+    with source.open("rb") as raw:
+        try:
+            plain = _plaintext(raw, source, passphrase) if encrypted else raw
+            with gzip.GzipFile(fileobj=plain, mode="rb") as unpacked:
+                fmt = FORMAT if encrypted else LEGACY_FORMAT
+                manifest = _extract(unpacked, source, fmt, staging, progress)
+                while unpacked.read(CHUNK_BYTES):  # to the verified end of the stream
+                    pass
+        except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
+            raise _bad(
+                N_("{path} is damaged: {reason}"), path=str(source), reason=str(exc)
+            ) from exc
+    return manifest
+
+
+def _plaintext(raw: BinaryIO, source: Path, passphrase: str | None) -> OpeningReader:
+    if passphrase is None:
+        raise _bad(
+            N_("{path} is encrypted: a passphrase is needed to restore it"), path=str(source)
+        )
+    return OpeningReader.open(raw, passphrase, source=str(source))
+
+
+def _extract(
+    stream: gzip.GzipFile, source: Path, fmt: str, staging: Path, progress: Progress | None
+) -> dict[str, Any]:
+    manifest: dict[str, Any] = {}
+    expected: dict[str, str] = {}
+    seen: set[str] = set()
+    with tarfile.open(fileobj=stream, mode="r|") as archive:
+        for index, member in enumerate(archive):
+            if index == 0:
+                manifest = _read_manifest(archive, member, source, fmt)
+                expected = dict(manifest.get("files", {}))
+                continue
+            _check_member(member, expected, seen, source)
+            if progress:
+                progress(member.name)
+            archive.extract(member, staging, filter="data")
+            if _sha256(staging / member.name) != expected[member.name]:
+                raise _bad(
+                    N_("{path}: {name} does not match its checksum"),
+                    path=str(source),
+                    name=member.name,
+                )
+            seen.add(member.name)
+    if not manifest:
+        raise _bad(N_("{path} is not a shugu backup (no readable manifest)"), path=str(source))
+    missing = sorted(set(expected) - seen)
+    if missing:
+        raise _bad(N_("{path} is incomplete: {name} is missing"), path=str(source), name=missing[0])
+    return manifest
+
+
+def _read_manifest(
+    archive: tarfile.TarFile, member: tarfile.TarInfo, source: Path, fmt: str
+) -> dict[str, Any]:
+    manifest: object = None
+    if member.name == MANIFEST and member.isfile() and member.size <= MAX_MANIFEST_BYTES:
+        handle = archive.extractfile(member)
+        try:
+            manifest = json.loads(handle.read()) if handle else None
+        except ValueError:
+            manifest = None
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("files"), dict):
+        raise _bad(N_("{path} is not a shugu backup (no readable manifest)"), path=str(source))
+    if manifest.get("format") != fmt:
+        raise _bad(N_("{path} is not a shugu backup of a supported format"), path=str(source))
+    return manifest
+
+
+def _check_member(
+    member: tarfile.TarInfo, expected: dict[str, str], seen: set[str], source: Path
+) -> None:
+    name = member.name
+    if not member.isfile() or not _safe_name(name) or name not in expected or name in seen:
+        raise _bad(N_("{path} holds an unexpected entry {name}"), path=str(source), name=name)
+    if member.size > MAX_MEMBER_BYTES:
+        raise _bad(N_("{path}: {name} is implausibly large"), path=str(source), name=name)
