@@ -1,6 +1,6 @@
 """Request rate limits: token buckets in this process, or counts in a store hub processes share.
 
-A `Quota` allows `burst` requests at once and `per_minute` sustained. `RateLimiter` keeps one
+Each limit allows `burst` requests at once and `per_minute` sustained. `RateLimiter` keeps one
 token bucket per key (a client address, a participant id) in memory and drops the least recently
 used bucket when it holds `max_keys` of them, so a flood of new keys never resets an active
 caller. `SharedRateLimiter` counts in a `limits` storage (Redis, …): `burst` requests in any
@@ -142,8 +142,6 @@ class HubLimits:
     address: Limiter
     participant: Limiter
     application: Limiter
-    store: str = "memory"
-    """The scheme of the store the counts live in (never the URL: it may hold a password)."""
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Clock) -> HubLimits:
@@ -167,7 +165,7 @@ class HubLimits:
         else:
             strategy = _shared_strategy(rate.storage_url, f"shugu:{settings.space_name}")
             limiters = [SharedRateLimiter(strategy, per_minute=p, burst=b) for p, b in quotas]
-        return cls(limiters[0], limiters[1], limiters[2], rate.storage_url.split(":", 1)[0])
+        return cls(limiters[0], limiters[1], limiters[2])
 
 
 def _shared_strategy(url: str, prefix: str) -> MovingWindowRateLimiter:

@@ -201,12 +201,13 @@ class IdentityService:
         application, which may then take its name and key, as it may a rejected one's.
         """
         roles = _check_application(application)
+        evidence_text = _evidence_text(evidence)
         with self._db.session() as session:
             store.free_applications(
                 session, application.name, application.public_key, self._applied_since()
             )
             row = self._insert(session, application, roles, ParticipantStatus.APPLIED)
-            row.application_evidence = _evidence_text(evidence)
+            row.application_evidence = evidence_text
             return _participant(row)
 
     def bootstrap_operator(self, application: Application) -> tuple[Participant, Certificate]:
