@@ -93,12 +93,18 @@ def kek() -> KeyEncryptionKey:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str, kek: KeyEncryptionKey) -> Settings:
-    """Settings of a test hub: its own home and database, a generous rate limit."""
+    """Settings of a test hub: its own home and database, generous rate limits."""
     return Settings(
         home=tmp_path / "home",
         database_url=database_url,
         secret_key=kek.to_text(),
-        rate_limit=RateLimit(per_minute=100_000, burst=10_000),
+        rate_limit=RateLimit(
+            per_minute=100_000,
+            burst=10_000,
+            address_per_minute=100_000,
+            address_burst=10_000,
+            applications_per_hour=1_000,
+        ),
         log_json=True,
     )
 

@@ -6,10 +6,13 @@ the environment at import time. Nested values use `__` (e.g. `SHUGU_RATE_LIMIT__
 
 from __future__ import annotations
 
+import ipaddress
+import json
 from pathlib import Path
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 def default_home() -> Path:
@@ -18,12 +21,24 @@ def default_home() -> Path:
 
 
 class RateLimit(BaseModel):
-    """Per-participant request rate limit (token bucket)."""
+    """Request rate limits (token buckets): per client address, per participant, per applicant."""
 
     per_minute: int = Field(default=1200, ge=1)
-    """Sustained requests per minute allowed to one participant (or one address if anonymous)."""
+    """Sustained requests per minute allowed to one authenticated participant."""
     burst: int = Field(default=200, ge=1)
-    """Requests that may arrive at once before the sustained rate applies."""
+    """Requests one participant may send at once before the sustained rate applies."""
+    address_per_minute: int = Field(default=1200, ge=1)
+    """Sustained requests per minute from one client address, signed or not, counted before
+    anything else is done with the request."""
+    address_burst: int = Field(default=200, ge=1)
+    """Requests one client address may send at once before its sustained rate applies."""
+    applications_per_hour: int = Field(default=5, ge=1)
+    """Applications to join the space that one client address may submit per hour."""
+    max_keys: int = Field(default=100_000, ge=1)
+    """Buckets each in-memory limit keeps; past it the least recently used one is dropped."""
+    storage_url: str = "memory://"
+    """Where the counts live: ``memory://`` (this process) or a store several hub processes
+    share, e.g. ``redis://127.0.0.1:6379`` (any URL the `limits` library accepts)."""
 
 
 class LedgerSettings(BaseModel):
@@ -108,7 +123,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1)
     """Largest request body the hub accepts, in bytes."""
     rate_limit: RateLimit = Field(default_factory=RateLimit)
-    """Per-participant request rate limit."""
+    """Request rate limits per client address, per participant and for applications."""
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Addresses or networks (CIDR) of reverse proxies whose `X-Forwarded-For` is believed;
+    a JSON list or comma-separated. Empty: the direct peer is always the client."""
     signature_max_age_seconds: int = Field(default=300, ge=1)
     """How old a signed request may be; older ones are refused as expired."""
     signature_max_skew_seconds: int = Field(default=30, ge=0)
@@ -119,10 +137,31 @@ class Settings(BaseSettings):
     """Polymorphic pseudonymisation: the transcryptors."""
     certificate_days: int = Field(default=365, ge=1)
     """Validity of participant certificates issued by the hub CA, in days."""
+    application_days: int = Field(default=14, ge=1)
+    """How long an application waits for a decision; unanswered, it expires and frees its name."""
     log_level: str = "INFO"
     """Log level of the hub (DEBUG, INFO, WARNING, ERROR)."""
     log_json: bool = True
     """Write logs as JSON lines (one object per event) rather than plain text."""
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            return (
+                json.loads(text)
+                if text.startswith("[")
+                else [part.strip() for part in text.split(",") if part.strip()]
+            )
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
+        return value
 
     @property
     def resolved_database_url(self) -> str:

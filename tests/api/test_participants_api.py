@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -238,3 +239,24 @@ async def test_an_applicant_reads_only_its_own_application(space: Space) -> None
             await anonymous.own_application(Ed25519PrivateKey.generate(), applied["id"])
         with pytest.raises(NotFoundError):
             await anonymous.own_application(key, "01M8DPABCH53NJF7BQZQV6XJXG")
+
+
+async def test_a_decision_over_http_carries_the_signed_application(space: Space) -> None:
+    from tests.identity.test_applications import application_signature_ok
+
+    key = Ed25519PrivateKey.generate()
+    size = space.hub.ledger.size()
+    async with space.client() as anonymous:
+        applied = await anonymous.apply(key, "audited-one", "", ["user"])
+    assert space.hub.ledger.size() == size
+    async with space.client(space.operator) as operator:
+        await operator.reject(applied["id"], "not now")
+    entry = json.loads(space.hub.ledger.entry(size).body)
+    assert entry["type"] == "identity.participant.rejected"
+    assert entry["actor"] == space.operator.participant_id
+    application = entry["payload"]["application"]
+    assert base64.b64decode(application["public_key"]) == key.public_key().public_bytes_raw()
+    assert application_signature_ok(application)
+    async with space.client() as anonymous:  # the rejected name is free again
+        again = await anonymous.apply(Ed25519PrivateKey.generate(), "audited-one", "", ["user"])
+    assert again["status"] == "applied"

@@ -110,8 +110,8 @@ def test_proofs_and_checkpoint_from_the_cli(home: Path) -> None:
 
 def test_verify_passes_on_an_untouched_ledger(home: Path) -> None:
     report = ok_json(shugu(home, "ledger", "verify", "--signatures", "--json"))
-    assert report["ok"] and report["size"] == 6
-    assert report["signatures_checked"] == 4  # two applications, two approvals
+    assert report["ok"] and report["size"] == 4
+    assert report["signatures_checked"] == 2  # two approvals (an application has no entry)
 
 
 @pytest.mark.parametrize(
@@ -138,9 +138,9 @@ def test_verify_passes_on_an_untouched_ledger(home: Path) -> None:
         pytest.param(
             [
                 "INSERT INTO ledger_entries (idx, type, actor, time, body) "
-                "VALUES (6, 'x.y', NULL, '2026-01-01 00:00:00', '{}')"
+                "VALUES (4, 'x.y', NULL, '2026-01-01 00:00:00', '{}')"
             ],
-            6,
+            4,
             "not in the tree",
             id="appended-outside-the-tree",
         ),
@@ -170,18 +170,18 @@ def test_verify_names_the_first_tampered_index(
 def test_verify_catches_entries_and_hashes_rewritten_together(home: Path) -> None:
     ok_json(shugu(home, "ledger", "checkpoint", "--json"))
     connection = sqlite3.connect(home / "hub.db")
-    body = connection.execute("SELECT body FROM ledger_entries WHERE idx = 4").fetchone()[0]
+    body = connection.execute("SELECT body FROM ledger_entries WHERE idx = 3").fetchone()[0]
     forged = body.replace("user", "holder")
     with connection:
-        connection.execute("UPDATE ledger_entries SET body = ? WHERE idx = 4", (forged,))
+        connection.execute("UPDATE ledger_entries SET body = ? WHERE idx = 3", (forged,))
         connection.execute(
-            "UPDATE ledger_nodes SET hash = ? WHERE level = 0 AND idx = 4",
+            "UPDATE ledger_nodes SET hash = ? WHERE level = 0 AND idx = 3",
             (leaf_hash(forged.encode()),),
         )
     connection.close()
     result = shugu(home, "ledger", "verify")
     assert result.exit_code == 8
-    assert "do not match the checkpoint of size 6" in result.stderr
+    assert "do not match the checkpoint of size 4" in result.stderr
 
 
 def test_verify_note_accepts_the_hubs_checkpoint_and_refuses_others(
@@ -195,7 +195,7 @@ def test_verify_note_accepts_the_hubs_checkpoint_and_refuses_others(
     other = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW"
     refused = shugu(home, "ledger", "verify-note", str(note), "--key", other)
     assert refused.exit_code == 8 and "no signature by a given key" in refused.stderr
-    note.write_text(note.read_text().replace("\n6\n", "\n7\n"))
+    note.write_text(note.read_text().replace("\n4\n", "\n5\n"))
     forged = shugu(home, "ledger", "verify-note", str(note), "--key", key)
     assert forged.exit_code == 8 and "does not verify" in forged.stderr
     malformed = shugu(home, "ledger", "verify-note", str(note), "--key", "not-a-key")

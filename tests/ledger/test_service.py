@@ -159,8 +159,7 @@ def test_identity_events_carry_the_signed_request_and_audit_clean(hub: Hub) -> N
     assert types == [
         "identity.ca.created",
         "identity.participant.bootstrapped",
-        "identity.participant.applied",
-        "identity.participant.approved",
+        "identity.participant.approved",  # an application is ledgered with its decision only
     ]
     note = hub.ledger.checkpoint()
     audit = TreeAudit(checkpoint_roots([note], hub.ledger.verifier()))
@@ -172,7 +171,7 @@ def test_identity_events_carry_the_signed_request_and_audit_clean(hub: Hub) -> N
         holder.participant_id: holder.key.public_key().public_bytes_raw(),
     }
     check_signatures(lines, keys.get, report)
-    assert report.size == 4 and report.checkpoints == 1
+    assert report.size == 3 and report.checkpoints == 1
 
 
 def test_entries_hold_no_free_text_reasons(hub: Hub) -> None:

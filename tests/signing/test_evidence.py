@@ -42,16 +42,17 @@ async def test_new_evidence_records_the_authority_and_audits_clean(space: Space)
         await operator.approve(applied["id"])
     ledger = space.hub.ledger
     lines = list(ledger.export(0, ledger.size()))
-    evidence = [json.loads(line.split("\t", 2)[2]).get("evidence") for line in lines]
-    signed = [e for e in evidence if e]
-    assert len(signed) == 2 and {e["authority"] for e in signed} == {"hub"}
+    entries = [json.loads(line.split("\t", 2)[2]) for line in lines]
+    (approved,) = [e for e in entries if e.get("evidence")]  # the decision carries both
+    assert approved["evidence"]["authority"] == "hub"
+    assert approved["payload"]["application"]["evidence"]["authority"] == "hub"
     keys = {
         applied["id"]: key.public_key().public_bytes_raw(),
         space.operator.participant_id: space.operator.key.public_key().public_bytes_raw(),
     }
     report = AuditReport()
     check_signatures(lines, keys.get, report)
-    assert report.signatures_checked == 2 and report.signatures_unavailable == 0
+    assert report.signatures_checked == 1 and report.signatures_unavailable == 0
 
 
 def test_evidence_stored_before_authority_was_covered_still_audits(hub: Hub) -> None:

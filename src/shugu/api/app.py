@@ -12,9 +12,15 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from shugu import __version__
+from shugu.api.address import TrustedProxies
 from shugu.api.errors import install_error_handlers
-from shugu.api.middleware import BodyLimitMiddleware, HubMetrics, ObserveMiddleware
-from shugu.api.ratelimit import RateLimiter
+from shugu.api.middleware import (
+    AddressLimitMiddleware,
+    BodyLimitMiddleware,
+    HubMetrics,
+    ObserveMiddleware,
+)
+from shugu.api.ratelimit import HubLimits
 from shugu.api.routers import ca, health, ledger, participants, pep
 from shugu.clock import Clock
 from shugu.errors import ShuguError
@@ -43,7 +49,7 @@ class HubState:
     """What routes reach through `request.app.state.hub`."""
 
     hub: Hub
-    limiter: RateLimiter
+    limits: HubLimits
     metrics: HubMetrics
 
 
@@ -65,12 +71,11 @@ def create_app(
     Raises:
         NotFoundError: the home has no key-encryption key (not initialised).
         UnavailableError: the database cannot be reached.
+        InvalidInputError: the rate-limit store URL names no supported store.
     """
     hub = hub or Hub.open(settings, clock)
     metrics = HubMetrics()
-    limiter = RateLimiter(
-        per_minute=settings.rate_limit.per_minute, burst=settings.rate_limit.burst, clock=hub.clock
-    )
+    limits = HubLimits.from_settings(settings, hub.clock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -85,10 +90,12 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
     )
-    app.state.hub = HubState(hub=hub, limiter=limiter, metrics=metrics)
+    app.state.hub = HubState(hub=hub, limits=limits, metrics=metrics)
     install_error_handlers(app)
     for module in (health, ca, participants, ledger, pep):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    proxies = TrustedProxies(settings.trusted_proxies)
+    app.add_middleware(AddressLimitMiddleware, limits=limits, proxies=proxies)
     app.add_middleware(ObserveMiddleware, metrics=metrics)
     return app

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from shugu.api.address import UNKNOWN
+from shugu.api.middleware import charge
 from shugu.errors import ForbiddenError
 from shugu.i18n import N_
 from shugu.identity import Principal, Role
@@ -76,13 +78,23 @@ async def signed_request(request: Request) -> SignedRequest:
 
 
 async def authenticate(request: Request) -> Principal:
-    """Authenticate the signed request, then charge the caller's rate limit."""
+    """Authenticate the signed request, then charge the participant's own rate limit.
+
+    The request was already counted against its client address (`AddressLimitMiddleware`)
+    before this runs; the participant's limit is charged only once the signature proves who it
+    is, so nobody can spend another participant's quota by naming its key.
+    """
     state = hub_state(request)
     signed = await signed_request(request)
     principal = await run_in_threadpool(state.hub.identity.authenticate, signed)
     request.state.principal = principal
-    state.limiter.check(principal.participant_id)
+    await charge(state.limits.participant, principal.participant_id)
     return principal
+
+
+def client_address(request: Request) -> str:
+    """The client address the per-address limit counted this request under."""
+    return str(request.scope.get("state", {}).get("client_address", UNKNOWN))
 
 
 def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:

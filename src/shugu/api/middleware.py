@@ -1,4 +1,5 @@
-"""ASGI middleware of the hub: request ids, access logs, Prometheus metrics, body size limit."""
+"""ASGI middleware of the hub: request ids, access logs, Prometheus metrics, the per-address rate
+limit, body size limit."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import time
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shugu.errors import PayloadTooLargeError
+from shugu.api.address import TrustedProxies, limit_key
+from shugu.api.ratelimit import TOO_MANY_REQUESTS, HubLimits, Limiter, refuse_if_waiting
+from shugu.errors import PayloadTooLargeError, ShuguError
 from shugu.i18n import N_
 from shugu.ids import new_id
 
@@ -163,3 +167,50 @@ def _replay(messages: list[Message], receive: Receive) -> Receive:
 
 async def _closed() -> Message:
     return {"type": "http.disconnect"}
+
+
+class AddressLimitMiddleware:
+    """Count every request against its client address before anything else is done with it.
+
+    The address (see `TrustedProxies`) is left in the request state as ``client_address`` for
+    the routes that charge further per-address quotas (applications). A refused request gets 429
+    with `Retry-After`; its body is never read and no signature, database or key is touched.
+    """
+
+    def __init__(self, app: ASGIApp, limits: HubLimits, proxies: TrustedProxies) -> None:
+        self.app = app
+        self.limits = limits
+        self.proxies = proxies
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        address = self.proxies.of_scope(scope)
+        scope.setdefault("state", {})["client_address"] = address
+        try:
+            await charge(self.limits.address, limit_key(address))
+        except ShuguError as error:
+            await _answer(scope, send, error)
+            return
+        await self.app(scope, receive, send)
+
+
+async def charge(limiter: Limiter, key: str, message: str = TOO_MANY_REQUESTS) -> None:
+    """Take one request for `key` (off the event loop if the limiter does I/O), or raise.
+
+    Raises:
+        RateLimitedError: the key has no request left; `retry_after` says when it will.
+        UnavailableError: a shared store cannot be reached.
+    """
+    wait = await run_in_threadpool(limiter.take, key) if limiter.blocking else limiter.take(key)
+    refuse_if_waiting(wait, message)
+
+
+async def _answer(scope: Scope, send: Send, error: ShuguError) -> None:
+    from starlette.requests import Request
+
+    from shugu.api.errors import problem, status_for
+
+    response = problem(Request(scope), status_for(error), error)
+    await response(scope, _closed, send)

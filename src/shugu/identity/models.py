@@ -53,6 +53,9 @@ class ParticipantRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     decided_by: Mapped[str | None] = mapped_column(String(26))
     reason: Mapped[str | None] = mapped_column(Text)
+    application_evidence: Mapped[str | None] = mapped_column(Text)
+    """The signed request of the application (JSON of `RequestEvidence.as_json`), if it came
+    over HTTP; the operator's decision entry carries it into the ledger."""
 
 
 class CertificateRow(Base):

@@ -3,10 +3,13 @@ authenticating signed requests."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -43,6 +46,10 @@ from shugu.signing.httpsig import self_key_id
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}[a-z0-9]$")
 SEES_EVERYONE = frozenset({Role.OPERATOR, Role.AUDITOR})
+MAX_APPLICATION_EVIDENCE = 4096
+"""Largest signed request (path, query, signature headers) an application is kept with."""
+CRL_HOURS = 24
+"""Validity of a signed CRL (its nextUpdate); it is signed again after half of it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +63,21 @@ class Application:
 
 
 @dataclass(frozen=True, slots=True)
+class _SignedCrl:
+    pem: str
+    stamp: tuple[int, datetime | None]
+    """`store.revocation_stamp` when it was signed."""
+    renew: datetime
+    """When to sign it again though nothing changed (half-way to its nextUpdate)."""
+
+
+@dataclass(frozen=True, slots=True)
 class IdentityConfig:
     """Identity settings the service needs (a slice of `Settings`)."""
 
     space_name: str = "shugu"
     certificate_days: int = 365
+    application_days: int = 14
     signature_max_age_seconds: int = 300
     signature_max_skew_seconds: int = 30
     authorities: frozenset[str] = frozenset()
@@ -87,6 +104,8 @@ class IdentityService:
             config.authorities, config.signature_max_age_seconds, config.signature_max_skew_seconds
         )
         self._replay = ReplayGuard(self._policy.window)
+        self._crl: _SignedCrl | None = None
+        self._crl_lock = threading.Lock()
 
     # -- the CA -------------------------------------------------------------------------------
 
@@ -127,25 +146,51 @@ class IdentityService:
             return row.certificate_pem
 
     def crl_pem(self) -> str:
-        """A freshly signed CRL of every revoked participant certificate."""
+        """The CRL of every revoked participant certificate, signed by the hub CA.
+
+        The signed CRL is cached: it is signed again only when the revocations in the database
+        changed (in any hub process; one cheap count query per call tells) or when half of its
+        validity has passed. A flood of reads costs no signature and no opening of the CA key.
+        """
         with self._db.session() as session:
-            key, cert = self._ca(session)
-            revoked = [
-                (int(r.serial, 16), r.revoked_at) for r in store.revoked_certificates(session)
-            ]
-            crl = ca.build_crl(key, cert, _dated(revoked), now=self._clock.now())
-            return crl.public_bytes(serialization.Encoding.PEM).decode()
+            stamp = store.revocation_stamp(session)
+            cached = self._crl
+            if cached is not None and cached.stamp == stamp and self._clock.now() < cached.renew:
+                return cached.pem
+            with self._crl_lock:
+                return self._sign_crl(session, stamp)
+
+    def _sign_crl(self, session: Session, stamp: tuple[int, datetime | None]) -> str:
+        cached, now = self._crl, self._clock.now()
+        if cached is not None and cached.stamp == stamp and now < cached.renew:
+            return cached.pem  # another thread signed it while this one waited
+        key, cert = self._ca(session)
+        revoked = [(int(r.serial, 16), r.revoked_at) for r in store.revoked_certificates(session)]
+        crl = ca.build_crl(key, cert, _dated(revoked), now=now, next_update_hours=CRL_HOURS)
+        pem = crl.public_bytes(serialization.Encoding.PEM).decode()
+        self._crl = _SignedCrl(pem, stamp, now + timedelta(hours=CRL_HOURS / 2))
+        return pem
 
     # -- applications and decisions -------------------------------------------------------
 
     def apply(
         self, application: Application, evidence: RequestEvidence | None = None
     ) -> Participant:
-        """Register an application; the participant waits for an operator's approval."""
+        """Register an application; the participant waits for an operator's decision.
+
+        Nothing is written to the ledger yet: the signed application (`evidence`) is kept with
+        the row and goes into the ledger with the operator's decision. An application left
+        undecided for `application_days` expires: it is treated as absent and deleted on a later
+        application, which may then take its name and key, as it may a rejected one's.
+        """
         roles = _check_application(application)
+        evidence_text = _evidence_text(evidence)
         with self._db.session() as session:
+            store.free_applications(
+                session, application.name, application.public_key, self._applied_since()
+            )
             row = self._insert(session, application, roles, ParticipantStatus.APPLIED)
-            self._record(session, "applied", row.id, row, evidence, name=row.name)
+            row.application_evidence = evidence_text
             return _participant(row)
 
     def bootstrap_operator(self, application: Application) -> tuple[Participant, Certificate]:
@@ -173,7 +218,9 @@ class IdentityService:
                 actor.participant_id,
                 row,
                 actor.evidence,
+                name=row.name,
                 certificate=cert.serial,
+                application=_signed_application(row),
             )
             return _participant(row), cert
 
@@ -188,7 +235,9 @@ class IdentityService:
                 actor.participant_id,
                 row,
                 actor.evidence,
+                name=row.name,
                 reason_sha256=sha256_hex(reason.strip()),
+                application=_signed_application(row),
             )
             return _participant(row)
 
@@ -233,7 +282,7 @@ class IdentityService:
             return self.get(viewer, name_or_id)
         with self._db.session() as session:
             row = store.get_participant_by_name(session, name_or_id)
-            if row is None or not _visible(viewer, row):
+            if row is None or self._expired(row) or not _visible(viewer, row):
                 raise _not_found(name_or_id)
             return _participant(row)
 
@@ -256,7 +305,12 @@ class IdentityService:
             wanted = (ParticipantStatus.APPROVED,)
         with self._db.session() as session:
             rows = store.list_participants(
-                session, statuses=wanted, role=role, after=after, limit=limit + 1
+                session,
+                statuses=wanted,
+                role=role,
+                after=after,
+                limit=limit + 1,
+                applied_since=self._applied_since(),
             )
             items = [_participant(r) for r in rows[:limit]]
         return items, (items[-1].id if len(rows) > limit else None)
@@ -372,9 +426,16 @@ class IdentityService:
 
     def _existing(self, session: Session, participant_id: str) -> ParticipantRow:
         row = store.get_participant(session, participant_id) if is_id(participant_id) else None
-        if row is None:
+        if row is None or self._expired(row):
             raise _not_found(participant_id)
         return row
+
+    def _applied_since(self) -> datetime:
+        """Applications made before this have expired."""
+        return self._clock.now() - timedelta(days=self._config.application_days)
+
+    def _expired(self, row: ParticipantRow) -> bool:
+        return row.status == ParticipantStatus.APPLIED and row.created_at < self._applied_since()
 
     def _pending(self, session: Session, participant_id: str) -> ParticipantRow:
         row = self._existing(session, participant_id)
@@ -423,6 +484,25 @@ def _check_self_signed(parsed: httpsig.SignatureInput, public_key: bytes) -> Non
             N_("an application must be signed with the key it registers (keyid {expected})"),
             expected=self_key_id(public_key),
         )
+
+
+def _evidence_text(evidence: RequestEvidence | None) -> str | None:
+    if evidence is None:
+        return None
+    text = json.dumps(evidence.as_json(), sort_keys=True)
+    if len(text) > MAX_APPLICATION_EVIDENCE:
+        raise InvalidInputError(
+            N_("the signed request of an application may be at most {limit} bytes of headers"),
+            limit=MAX_APPLICATION_EVIDENCE,
+        )
+    return text
+
+
+def _signed_application(row: ParticipantRow) -> dict[str, object]:
+    """The application as the decision entry carries it: the key it registers and the request
+    the applicant signed with that key (None if it did not come over HTTP)."""
+    evidence = json.loads(row.application_evidence) if row.application_evidence else None
+    return {"public_key": base64.b64encode(row.public_key).decode(), "evidence": evidence}
 
 
 def _dated(revoked: list[tuple[int, datetime | None]]) -> list[tuple[int, datetime]]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from shugu.identity.models import (
     CertificateRow,
@@ -38,14 +39,50 @@ def list_participants(
     role: Role | None,
     after: str | None,
     limit: int,
+    applied_since: datetime | None = None,
 ) -> Sequence[ParticipantRow]:
-    """Participants in id order after the cursor `after`, at most `limit` of them."""
+    """Participants in id order after the cursor `after`, at most `limit` of them; applications
+    made before `applied_since` (expired ones) are left out."""
     query = select(ParticipantRow).where(ParticipantRow.status.in_([s.value for s in statuses]))
+    if applied_since is not None:
+        query = query.where(~_expired(applied_since))
     if role is not None:
         query = query.where(ParticipantRow.roles.like(f"%,{role.value},%"))
     if after is not None:
         query = query.where(ParticipantRow.id > after)
     return session.scalars(query.order_by(ParticipantRow.id).limit(limit)).all()
+
+
+def _expired(applied_since: datetime) -> ColumnElement[bool]:
+    return and_(
+        ParticipantRow.status == ParticipantStatus.APPLIED.value,
+        ParticipantRow.created_at < applied_since,
+    )
+
+
+def free_applications(
+    session: Session, name: str, public_key: bytes, applied_since: datetime
+) -> int:
+    """Delete every expired application, and the rejected one holding `name` or `public_key`,
+    so that both can be applied for again; return how many rows went.
+
+    Neither has anything else pointing at it: an application gets a certificate only when it is
+    approved, and its ledger entry (for a rejected one) does not depend on the row.
+    """
+    holds = or_(ParticipantRow.name == name, ParticipantRow.public_key == public_key)
+    rejected = and_(ParticipantRow.status == ParticipantStatus.REJECTED.value, holds)
+    result = session.execute(delete(ParticipantRow).where(or_(_expired(applied_since), rejected)))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def revocation_stamp(session: Session) -> tuple[int, datetime | None]:
+    """How many certificates are revoked and the latest revocation time: changes whenever the
+    revocation list does (certificates are never un-revoked or deleted)."""
+    query = select(func.count(), func.max(CertificateRow.revoked_at)).where(
+        CertificateRow.revoked_at.is_not(None)
+    )
+    count, latest = session.execute(query).one()
+    return int(count), latest
 
 
 def count_operators(session: Session) -> int:

@@ -60,6 +60,7 @@ class Hub:
         config = IdentityConfig(
             space_name=settings.space_name,
             certificate_days=settings.certificate_days,
+            application_days=settings.application_days,
             signature_max_age_seconds=settings.signature_max_age_seconds,
             signature_max_skew_seconds=settings.signature_max_skew_seconds,
             authorities=hub_authorities(settings),

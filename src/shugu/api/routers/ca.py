@@ -32,6 +32,7 @@ async def ca_certificate(request: Request) -> CaInfo:
 
 @router.get("/crl", response_class=PlainTextResponse, responses={200: {"content": {PEM: {}}}})
 async def crl(request: Request) -> PlainTextResponse:
-    """The certificate revocation list (PEM), signed by the hub CA, freshly generated."""
+    """The certificate revocation list (PEM), signed by the hub CA: signed again only after a
+    revocation or half-way to its nextUpdate (24 h), never per request."""
     pem = await run_in_threadpool(hub_state(request).hub.identity.crl_pem)
     return PlainTextResponse(pem, media_type=PEM)

@@ -11,8 +11,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from shugu.api.auth import hub_state, require, roles_doc, signed_request
+from shugu.api.address import limit_key
+from shugu.api.auth import client_address, hub_state, require, roles_doc, signed_request
+from shugu.api.middleware import charge
 from shugu.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from shugu.api.ratelimit import TOO_MANY_APPLICATIONS
 from shugu.errors import InvalidInputError
 from shugu.i18n import N_
 from shugu.identity import (
@@ -124,9 +127,12 @@ def _public_key(text: str) -> bytes:
 )
 async def apply(request: Request, body: ApplicationIn) -> ParticipantOut:
     """Apply to join the space. The request is signed with the key being registered
-    (`keyid` = `key:` + the base64url key), proving the applicant holds it."""
+    (`keyid` = `key:` + the base64url key), proving the applicant holds it. Each client address
+    may apply `rate_limit.applications_per_hour` times an hour (429 after). An application
+    undecided for `application_days` expires and frees its name."""
     state = hub_state(request)
-    state.limiter.check("addr:" + (request.client.host if request.client else "unknown"))
+    address = limit_key(client_address(request))
+    await charge(state.limits.application, address, TOO_MANY_APPLICATIONS)
     key = _public_key(body.public_key)
     signed = await signed_request(request)
     evidence = await run_in_threadpool(state.hub.identity.authenticate_applicant, signed, key)
@@ -144,7 +150,6 @@ async def own_application(request: Request, participant_id: str) -> ParticipantO
     """An applicant's own record (status, reason), signed with its key (`keyid` = `key:`…),
     before or after the operator's decision."""
     state = hub_state(request)
-    state.limiter.check("addr:" + (request.client.host if request.client else "unknown"))
     signed = await signed_request(request)
     identity = state.hub.identity
     return ParticipantOut.of(
