@@ -431,6 +431,14 @@ def test_verify_note_accepts_the_hubs_checkpoint_and_refuses_others(
     assert missing.exit_code == 4
 
 
+def test_verify_note_refuses_a_note_signed_twice_by_one_key(home: Path, tmp_path: Path) -> None:
+    text = shugu(home, "ledger", "checkpoint").stdout
+    note = tmp_path / "twice.txt"
+    note.write_text(text + text.rstrip("\n").rsplit("\n", 1)[1] + "\n")
+    twice = shugu(home, "ledger", "verify-note", str(note), "--key", _log_key(home))
+    assert twice.exit_code == 3 and "signed twice" in twice.stderr
+
+
 def _log_key(home: Path) -> str:
     hub = Hub.open(Settings(home=home))
     try:

@@ -185,16 +185,16 @@ class ActorKeys:
                 "entry {index}: the certificate the hub gave for its actor {actor} is not "
                 "issued by the pinned CA"
             )
-        if _participant_of(certificate) != actor:
-            return None, N_(
-                "entry {index}: the certificate the hub gave for its actor {actor} names "
-                "another participant"
-            )
         key = certificate.public_key()
         if not _signing_leaf(certificate) or not isinstance(key, Ed25519PublicKey):
             return None, N_(
                 "entry {index}: the certificate the hub gave for its actor {actor} is not a "
                 "participant signing certificate"
+            )
+        if _participant_of(certificate) != actor:
+            return None, N_(
+                "entry {index}: the certificate the hub gave for its actor {actor} names "
+                "another participant"
             )
         raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         dates = certificate.not_valid_before_utc, certificate.not_valid_after_utc
