@@ -325,6 +325,7 @@ def test_a_hub_that_lies_about_an_actors_key_is_caught(home: Path) -> None:
     for cert in (
         ca.issue_certificate(impostor, fake_ca, subject, now=_now(), days=1),  # another CA
         ca.issue_certificate(impostor, real, subject, now=_now(), days=1),  # issuer name only
+        fake_ca,  # a self-signed certificate
     ):
         _replace_certificates(home, operator, _pem(cert))
         result = shugu(home, "ledger", "verify", *_pin(home))
