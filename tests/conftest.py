@@ -21,6 +21,7 @@ from shugu.client import HubClient, SigningAuth
 from shugu.clock import ManualClock
 from shugu.identity import Application, Principal, Role
 from shugu.keys.sealing import KeyEncryptionKey
+from shugu.ledger.trust import ActorKeys, TrustAnchor, load_certificate
 from shugu.runtime import Hub
 from shugu.settings import RateLimit, Settings
 
@@ -200,3 +201,12 @@ async def space(hub: Hub, settings: Settings, clock: ManualClock) -> AsyncIterat
         if role is not Role.OPERATOR:
             built.members[role] = make_member(hub, operator, role.value.replace("_", "-"), role)
     yield built
+
+
+def certified_keys(hub: Hub, *members: Member) -> ActorKeys:
+    """The keys an auditor would use: each member's certificates, checked against the hub's CA."""
+    keys = ActorKeys(TrustAnchor.of(load_certificate(hub.identity.ca_certificate_pem(), "CA")))
+    for member in members:
+        certificates, _ = hub.identity.certificates(member.principal, member.participant_id)
+        keys.add(member.participant_id, [c.pem for c in certificates])
+    return keys

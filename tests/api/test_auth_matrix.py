@@ -23,6 +23,7 @@ MATRIX: list[tuple[str, str, frozenset[Role]]] = [
     ("GET", "/v1/me", ANY),
     ("GET", "/v1/participants/{ref}", ANY),
     ("GET", "/v1/participants/{ref}/certificate", ANY),
+    ("GET", "/v1/participants/{ref}/certificates", ANY),
     ("POST", "/v1/participants/{participant_id}/approve", OPERATOR),
     ("POST", "/v1/participants/{participant_id}/reject", OPERATOR),
     ("POST", "/v1/participants/{participant_id}/revoke", OPERATOR),

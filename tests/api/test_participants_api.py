@@ -260,3 +260,26 @@ async def test_a_decision_over_http_carries_the_signed_application(space: Space)
     async with space.client() as anonymous:  # the rejected name is free again
         again = await anonymous.apply(Ed25519PrivateKey.generate(), "audited-one", "", ["user"])
     assert again["status"] == "applied"
+
+
+async def test_every_certificate_of_a_participant_is_listed_oldest_first(space: Space) -> None:
+    from shugu.identity.models import CertificateRow
+
+    holder = space.members[Role.HOLDER]
+    with space.hub.db.session() as session:
+        first = session.scalars(
+            select(CertificateRow).where(CertificateRow.participant_id == holder.participant_id)
+        ).one()
+        later = {c: getattr(first, c) for c in ("participant_id", "pem", "not_after")}
+        session.add(
+            CertificateRow(serial="ff", not_before=first.not_after, revoked_at=None, **later)
+        )
+    async with space.raw(space.members[Role.USER]) as client:
+        url = f"/v1/participants/{holder.name}/certificates"
+        page = (await client.get(url, params={"limit": 1})).json()
+        rest = (await client.get(url, params={"cursor": page["next_cursor"]})).json()
+        bad = await client.get(url, params={"cursor": "nope"})
+        missing = await client.get("/v1/participants/nobody-here/certificates")
+    assert [c["serial"] for c in page["items"] + rest["items"]] == [first.serial, "ff"]
+    assert rest["next_cursor"] is None and page["items"][0]["pem"] == first.pem
+    assert bad.status_code == 400 and missing.status_code == 404

@@ -19,7 +19,7 @@ from shugu.identity.service import self_key_id
 from shugu.ledger.audit import TreeAudit, check_signatures, checkpoint_roots
 from shugu.runtime import Hub
 from shugu.signing import SignedRequest, httpsig
-from tests.conftest import Member, make_operator
+from tests.conftest import Member, certified_keys, make_operator
 from tests.identity.test_service import count, signed
 
 
@@ -102,7 +102,8 @@ def test_the_decision_entry_is_the_operators_and_carries_the_signed_application(
 ) -> None:
     operator = make_operator(hub)
     participant_id, public = apply_signed(hub, "hopeful-one")
-    path = f"/v1/participants/{participant_id}/{decision[:-1]}"
+    verb = {"approved": "approve", "rejected": "reject"}[decision]
+    path = f"/v1/participants/{participant_id}/{verb}"
     actor = acting(hub, operator, path)
     if decision == "approved":
         hub.identity.approve(actor, participant_id)
@@ -124,9 +125,8 @@ def test_the_decision_entry_is_the_operators_and_carries_the_signed_application(
     audit = TreeAudit(checkpoint_roots([hub.ledger.checkpoint()], hub.ledger.verifier()))
     audit.feed(lines)
     report = audit.finish()
-    keys = {operator.participant_id: operator.key.public_key().public_bytes_raw()}
-    check_signatures(lines, keys.get, report)  # signer = actor: the operator
-    assert report.signatures_checked == 1
+    check_signatures(lines, certified_keys(hub, operator), report)  # signer = actor: the operator
+    assert report.signatures_checked == 2  # the operator's decision and the application in it
 
 
 def test_a_rejected_application_frees_its_name_and_key(hub: Hub) -> None:

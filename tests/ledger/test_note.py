@@ -78,6 +78,30 @@ def test_unknown_keys_are_listed_and_ignored() -> None:
     assert set(both.verified) == {LOG.verifier.encode(), WITNESS.verifier.encode()}
 
 
+def _resigned(line: str) -> str:
+    """The log's signature line with its signature bytes replaced (same name and key id)."""
+    blob = base64.b64decode(line.split(" ")[2])
+    return f"— example.org/log {base64.b64encode(blob[:4] + bytes(64)).decode()}\n"
+
+
+@pytest.mark.parametrize(
+    "second",
+    [
+        pytest.param(LOG.signature_line(TEXT), id="identical"),
+        pytest.param(_resigned(LOG.signature_line(TEXT)), id="second-fails"),
+    ],
+)
+def test_a_note_signed_twice_by_one_known_key_is_malformed(second: str) -> None:
+    with pytest.raises(InvalidNoteError, match=r"signed twice by example\.org/log"):
+        verify_note(NOTE + second, [LOG.verifier])
+
+
+def test_repeated_identical_unknown_signatures_are_listed_once() -> None:
+    line = WITNESS.signature_line(TEXT, timestamp=1_800_000_000)
+    check = verify_note(NOTE + line + line, [LOG.verifier])
+    assert len(check.unknown) == 1 and check.verified == (LOG.verifier.encode(),)
+
+
 def test_a_failing_known_signature_rejects_the_note() -> None:
     forged = NOTE.replace("\n7\n", "\n8\n")
     with pytest.raises(NoteNotVerifiedError, match="does not verify"):

@@ -10,13 +10,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
-from shugu.errors import InvalidInputError, NotFoundError
+from shugu.errors import InvalidInputError, NotFoundError, VerificationError
 from shugu.identity import Role
 from shugu.ledger import Event
 from shugu.ledger.audit import TreeAudit, check_signatures, checkpoint_roots
 from shugu.ledger.merkle import verify_consistency, verify_inclusion
 from shugu.ledger.models import EntryRow
 from shugu.ledger.note import COSIGNATURE_V1, Checkpoint, Signer, verify_note
+from shugu.ledger.trust import ActorKeys, TrustAnchor, load_certificate
 from shugu.runtime import Hub
 from tests.conftest import make_member, make_operator
 
@@ -166,12 +167,13 @@ def test_identity_events_carry_the_signed_request_and_audit_clean(hub: Hub) -> N
     lines = list(hub.ledger.export(0, hub.ledger.size()))
     audit.feed(lines)
     report = audit.finish()
-    keys = {
-        operator.participant_id: operator.key.public_key().public_bytes_raw(),
-        holder.participant_id: holder.key.public_key().public_bytes_raw(),
-    }
-    check_signatures(lines, keys.get, report)
     assert report.size == 3 and report.checkpoints == 1
+    # made by calling the service directly, not by a signed request: an audit of signatures
+    # refuses an entry that names an actor but carries no signature of it
+    anchor = TrustAnchor.of(load_certificate(hub.identity.ca_certificate_pem(), "CA"))
+    with pytest.raises(VerificationError, match="entry 2 names the actor"):
+        check_signatures(lines, ActorKeys(anchor), report)
+    assert holder.participant_id in lines[2]
 
 
 def test_entries_hold_no_free_text_reasons(hub: Hub) -> None:

@@ -15,10 +15,10 @@ from shugu.ledger.audit import AuditReport, check_signatures
 from shugu.ledger.models import RequestEvidence
 from shugu.runtime import Hub
 from shugu.signing import httpsig
-from tests.conftest import Space, make_operator
+from tests.conftest import Space, certified_keys, make_operator
 
 
-def _legacy_evidence(key: Ed25519PrivateKey, key_id: str) -> RequestEvidence:
+def _legacy_evidence(key: Ed25519PrivateKey, key_id: str, path: str) -> RequestEvidence:
     """A request signed as shugu signed before `@authority` was covered (the old layout)."""
     digest = httpsig.content_digest(b"")
     params = (
@@ -26,11 +26,11 @@ def _legacy_evidence(key: Ed25519PrivateKey, key_id: str) -> RequestEvidence:
         f'keyid="{key_id}";nonce="old-1";alg="ed25519";tag="shugu"'
     )
     base = (
-        f'"@method": POST\n"@path": /v1/old\n"@query": ?\n"content-digest": {digest}\n'
+        f'"@method": POST\n"@path": {path}\n"@query": ?\n"content-digest": {digest}\n'
         f'"@signature-params": {params}'
     )
     signature = base64.b64encode(key.sign(base.encode())).decode()
-    return RequestEvidence("POST", "/v1/old", "", digest, f"sig1={params}", f"sig1=:{signature}:")
+    return RequestEvidence("POST", path, "", digest, f"sig1={params}", f"sig1=:{signature}:")
 
 
 @pytest.mark.anyio
@@ -46,26 +46,26 @@ async def test_new_evidence_records_the_authority_and_audits_clean(space: Space)
     (approved,) = [e for e in entries if e.get("evidence")]  # the decision carries both
     assert approved["evidence"]["authority"] == "hub"
     assert approved["payload"]["application"]["evidence"]["authority"] == "hub"
-    keys = {
-        applied["id"]: key.public_key().public_bytes_raw(),
-        space.operator.participant_id: space.operator.key.public_key().public_bytes_raw(),
-    }
     report = AuditReport()
-    check_signatures(lines, keys.get, report)
-    assert report.signatures_checked == 1 and report.signatures_unavailable == 0
+    check_signatures(lines[-1:], certified_keys(space.hub, space.operator), report)
+    assert report.signatures_checked == 2  # the operator's decision and the application in it
 
 
 def test_evidence_stored_before_authority_was_covered_still_audits(hub: Hub) -> None:
     operator = make_operator(hub)
-    evidence = _legacy_evidence(operator.key, operator.participant_id)
+    subject = "01M8DS4JNJEH01MR4ZXCTCDG9Z"
+    path = f"/v1/participants/{subject}/revoke"
+    evidence = _legacy_evidence(operator.key, operator.participant_id, path)
     assert "authority" not in evidence.as_json()
-    event = Event("identity.test.legacy", operator.participant_id, (), {}, evidence)
+    event = Event("identity.participant.revoked", operator.participant_id, (subject,), {}, evidence)
     with hub.db.session() as session:
         (index,) = hub.ledger.record(session, [event])
     line = next(iter(hub.ledger.export(index, index + 1)))
-    keys = {operator.participant_id: operator.key.public_key().public_bytes_raw()}
+    keys = certified_keys(hub, operator)
     report = AuditReport()
-    check_signatures([line], keys.get, report)
+    check_signatures([line], keys, report)
     assert report.signatures_checked == 1
+    tampered = line.replace('"query":""', '"query":"x=1"')
+    assert tampered != line
     with pytest.raises(VerificationError, match="does not verify"):
-        check_signatures([line.replace("/v1/old", "/v1/new")], keys.get, AuditReport())
+        check_signatures([tampered], keys, AuditReport())

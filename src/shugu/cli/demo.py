@@ -31,6 +31,7 @@ from shugu.errors import ConflictError, ForbiddenError, VerificationError
 from shugu.home.keyring import Keyring, LocalIdentity
 from shugu.i18n import N_, _
 from shugu.identity.ca import summarize, verify_issued_by
+from shugu.ledger.trust import TrustAnchor, load_certificate
 
 OPERATOR = ("exchange-operator", "数谷演示数据交易所 / shugu demo data exchange")
 APPLICANTS = (
@@ -158,7 +159,9 @@ async def _walk(cli: CliContext, ca_pem: str, quiet: bool) -> None:
         await _guess(transport, lang, by_name[RESEARCHER], quiet)
         step(lang, 9, N_("an auditor verifies the whole ledger"), quiet)
         async with _client(transport, lang, operator) as client:
-            report = await verify_ledger(client, None, True)
+            # the auditor pins the CA that `init` made here, not the one the hub presents
+            anchor = TrustAnchor.of(load_certificate(ca_pem, "the CA certificate"))
+            report = await verify_ledger(client, None, anchor)
         if not quiet:
             out.print(
                 _(

@@ -1,23 +1,37 @@
-"""`shugu ledger append|entries|checkpoint|proof|consistency|verify|verify-note|witness`."""
+"""`shugu ledger append|entries|checkpoint|proof|consistency|verify|ca-fingerprint|verify-note|
+witness`."""
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from shugu.cli.context import CliContext, context_of
-from shugu.cli.output import JsonFlag, err, guard, out, print_json, run, table
+from shugu.cli.output import (
+    ERROR_LABEL,
+    EXIT_USAGE,
+    JsonFlag,
+    err,
+    guard,
+    out,
+    print_json,
+    run,
+    table,
+)
 from shugu.client import HubClient
 from shugu.clock import SystemClock
-from shugu.errors import InvalidInputError, NotFoundError, VerificationError
+from shugu.errors import ForbiddenError, InvalidInputError, NotFoundError, VerificationError
 from shugu.i18n import N_, _
 from shugu.ledger.note import COSIGNATURE_V1, Signer, Verifier, verify_note
+
+if TYPE_CHECKING:
+    from shugu.ledger.audit import AuditReport
+    from shugu.ledger.trust import ActorKeys, TrustAnchor
 
 app = typer.Typer(
     help="The audit ledger: append, prove, verify, witness. / 存证账本：记录、证明、验证、见证。",
@@ -83,7 +97,8 @@ def _events_from_file(path: Path) -> list[dict[str, Any]]:
 def append(
     ctx: typer.Context,
     type_: Annotated[
-        str | None, typer.Option("--type", help="Event type, external.<what>. / 事件类型")
+        str | None,
+        typer.Option("--type", help="Event type; recorded as external.<type>. / 事件类型"),
     ] = None,
     payload: Annotated[
         str | None, typer.Option(help="JSON object: identifiers and hashes only.")
@@ -99,8 +114,8 @@ def append(
 
     from shugu.ledger.claim import sign_claim  # loads the ledger's models only when needed
 
-    async def work() -> list[int]:
-        events = _read_events(type_, payload, subject or [], from_file)
+    async def work() -> tuple[list[int], list[str]]:
+        events = [_namespaced(e) for e in _read_events(type_, payload, subject or [], from_file)]
         identity = cli.identity()
         created = int(SystemClock().now().timestamp())
         signed = [
@@ -115,24 +130,32 @@ def append(
             for e in events
         ]
         async with cli.client(identity) as client:
-            return await client.ledger_append(signed)
+            return await client.ledger_append(signed), [e["type"] for e in events]
 
-    indices = run(cli.lang, work)
+    indices, types = run(cli.lang, work)
     if json_output:
-        print_json({"indices": indices})
+        print_json({"indices": indices, "types": types})
         return
-    if len(indices) == 1:
-        out.print(_("appended 1 entry at index {index}", cli.lang, index=indices[0]))
-        return
-    out.print(
-        _(
-            "appended {count} entries at {first}..{last}",
-            cli.lang,
-            count=len(indices),
-            first=indices[0],
-            last=indices[-1],
+    for index, recorded in zip(indices, types, strict=True):
+        out.print(_("appended entry {index}: {type}", cli.lang, index=index, type=recorded))
+
+
+def _namespaced(event: dict[str, Any]) -> dict[str, Any]:
+    """The event with its type under ``external.`` (the only namespace participants write to),
+    checked before it is signed, so the signature covers the type that is recorded."""
+    from shugu.ledger.models import EVENT_TYPE, EXTERNAL_PREFIX
+
+    given = str(event["type"])
+    recorded = given if given.startswith(EXTERNAL_PREFIX) else EXTERNAL_PREFIX + given
+    if not EVENT_TYPE.match(recorded) or len(recorded) > 100:
+        raise InvalidInputError(
+            N_(
+                "invalid event type {type}: up to 5 dot-separated lowercase segments after "
+                "external., at most 100 characters"
+            ),
+            type=given,
         )
-    )
+    return event | {"type": recorded}
 
 
 @app.command()
@@ -238,12 +261,26 @@ def consistency(
     print_json(run(cli.lang, work))
 
 
+CaFingerprint = Annotated[
+    str | None,
+    typer.Option(
+        "--ca-fingerprint",
+        help="SHA-256 of the CA certificate to trust (from `shugu ledger ca-fingerprint`).",
+    ),
+]
+CaFile = Annotated[
+    Path | None, typer.Option("--ca-file", help="The CA certificate to trust (PEM).")
+]
+
+
 @app.command()
 def verify(
     ctx: typer.Context,
     signatures: Annotated[
-        bool, typer.Option("--signatures", help="Also re-verify every actor signature.")
+        bool, typer.Option("--signatures", help="Also check every actor signature.")
     ] = False,
+    ca_fingerprint: CaFingerprint = None,
+    ca_file: CaFile = None,
     key: Annotated[
         str | None, typer.Option(help="The log's verifier key (default: ask the hub).")
     ] = None,
@@ -251,10 +288,12 @@ def verify(
 ) -> None:
     """Recompute the tree from all entries; check every checkpoint. / 全量校验账本。"""
     cli = context_of(ctx)
+    _check_pin_options(cli.lang, signatures, ca_fingerprint, ca_file)
 
     async def work() -> dict[str, Any]:
         async with cli.client(cli.identity()) as client:
-            return await verify_ledger(client, key, signatures)
+            anchor = await _anchor(client, ca_fingerprint, ca_file) if signatures else None
+            return await verify_ledger(client, key, anchor)
 
     report = run(cli.lang, work)
     if json_output:
@@ -270,19 +309,57 @@ def verify(
     if signatures:
         out.print(
             _(
-                "actor signatures verified: {checked}; without a key to check: {unavailable}",
+                "signatures verified: {checked}, each by its actor's key certified by the CA "
+                "SHA256 {ca}; entries without an actor signature (the hub's own): {unsigned}",
                 cli.lang,
                 checked=report["signatures_checked"],
-                unavailable=report["signatures_unavailable"],
+                ca=report["ca_fingerprint"],
+                unsigned=report["unsigned_entries"],
             )
         )
 
 
+PIN_NEEDED = N_(
+    "--signatures needs the CA to trust: --ca-fingerprint SHA256 or --ca-file PEM. Get the "
+    "fingerprint from the space's operator (`shugu ledger ca-fingerprint`) by a channel other "
+    "than this hub"
+)
+PIN_ONE = N_("give --ca-fingerprint or --ca-file, not both")
+PIN_UNUSED = N_("--ca-fingerprint and --ca-file are used only with --signatures")
+
+
+def _check_pin_options(
+    lang: str, signatures: bool, fingerprint: str | None, ca_file: Path | None
+) -> None:
+    """Usage errors (exit 2): --signatures without a pin, two pins, or a pin without it."""
+    message = None
+    if signatures and fingerprint is None and ca_file is None:
+        message = PIN_NEEDED
+    elif fingerprint is not None and ca_file is not None:
+        message = PIN_ONE
+    elif not signatures and (fingerprint is not None or ca_file is not None):
+        message = PIN_UNUSED
+    if message is not None:
+        err.print(f"{_(ERROR_LABEL, lang)}: {_(message, lang)}")
+        raise typer.Exit(EXIT_USAGE)
+
+
+async def _anchor(client: HubClient, fingerprint: str | None, ca_file: Path | None) -> TrustAnchor:
+    """The pinned CA: the file given, or the hub's CA certificate if it has the pinned hash."""
+    from shugu.ledger.trust import TrustAnchor, load_certificate, parse_fingerprint
+
+    if ca_file is not None:
+        return TrustAnchor.of(load_certificate(_read_file(ca_file), str(ca_file)))
+    pinned = parse_fingerprint(str(fingerprint))
+    return TrustAnchor.pinned((await client.ca())["certificate_pem"], pinned)
+
+
 async def verify_ledger(
-    client: HubClient, key_text: str | None, signatures: bool
+    client: HubClient, key_text: str | None, anchor: TrustAnchor | None
 ) -> dict[str, Any]:
-    """Recompute the whole tree from the entries and check it against every checkpoint."""
-    from shugu.ledger.audit import TreeAudit, check_signatures, checkpoint_roots
+    """Recompute the whole tree from the entries and check it against every checkpoint; with a
+    pinned CA `anchor`, also every actor signature (`shugu.ledger.audit.check_signatures`)."""
+    from shugu.ledger.audit import TreeAudit, checkpoint_roots
 
     verifier = Verifier.parse(key_text or (await client.ledger_key())["verifier_key"])
     latest = await client.ledger_checkpoint()
@@ -290,27 +367,57 @@ async def verify_ledger(
     roots = checkpoint_roots([*notes, latest], verifier)
     audit = TreeAudit(roots)
     total = max(roots) if roots else 0
-    keys: dict[str, bytes | None] = {}
+    keys = await _actor_keys(client, anchor) if anchor is not None else None
     start = 0
     while start < total:
         chunk = (await client.ledger_export(start, min(start + EXPORT_PAGE, total))).splitlines()
         if not chunk:
             break
         audit.feed(chunk)
-        if signatures:
-            await _fill_keys(client, chunk, keys)
-            check_signatures(chunk, keys.get, audit.report)
+        if keys is not None:
+            await _check_chunk(client, chunk, keys, audit.report)
         start += len(chunk)
     report = audit.finish()
     await _check_beyond(client, total)
-    return {
+    result: dict[str, Any] = {
         "ok": True,
         "size": report.size,
         "checkpoints": report.checkpoints,
         "root": report.latest_root,
-        "signatures_checked": report.signatures_checked,
-        "signatures_unavailable": report.signatures_unavailable,
     }
+    if anchor is not None:
+        result |= {
+            "signatures_checked": report.signatures_checked,
+            "unsigned_entries": report.unsigned,
+            "ca_fingerprint": anchor.fingerprint,
+        }
+    return result
+
+
+async def _actor_keys(client: HubClient, anchor: TrustAnchor) -> ActorKeys:
+    from shugu.ledger.trust import ActorKeys
+
+    return ActorKeys(anchor, anchor.revocations(await client.crl()))
+
+
+async def _check_chunk(
+    client: HubClient, chunk: list[str], keys: ActorKeys, report: AuditReport
+) -> None:
+    """Fetch the certificates of the chunk's new actors, then check its signatures."""
+    from shugu.ledger.audit import actors_to_certify, check_signatures
+
+    for actor in sorted(actors_to_certify(chunk)):
+        if actor not in keys:
+            keys.add(actor, await _certificates(client, actor))
+    check_signatures(chunk, keys, report)
+
+
+async def _certificates(client: HubClient, actor: str) -> list[str]:
+    """The PEMs the hub gives for `actor` (none when it will not show the participant)."""
+    try:
+        return [str(c["pem"]) async for c in client.certificates(actor)]
+    except (NotFoundError, ForbiddenError):
+        return []
 
 
 async def _check_beyond(client: HubClient, total: int) -> None:
@@ -325,15 +432,46 @@ async def _check_beyond(client: HubClient, total: int) -> None:
             )
 
 
-async def _fill_keys(client: HubClient, lines: list[str], keys: dict[str, bytes | None]) -> None:
-    for line in lines:
-        actor = json.loads(line.split("\t", 2)[2]).get("actor")
-        if actor is None or actor in keys:
-            continue
-        try:
-            keys[actor] = base64.b64decode((await client.participant(actor))["public_key"])
-        except NotFoundError:
-            keys[actor] = None
+@app.command("ca-fingerprint")
+def ca_fingerprint_command(
+    ctx: typer.Context,
+    ca_file: Annotated[
+        Path | None, typer.Option("--ca-file", help="A CA certificate (PEM) instead of the hub's.")
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """The SHA-256 of the space's CA certificate, for auditors to pin. / CA 证书指纹。"""
+    cli = context_of(ctx)
+
+    async def work() -> dict[str, Any]:
+        from shugu.ledger.trust import TrustAnchor, load_certificate
+
+        if ca_file is not None:
+            pem = _read_file(ca_file)
+        else:
+            async with cli.client() as client:
+                pem = (await client.ca())["certificate_pem"]
+        anchor = TrustAnchor.of(load_certificate(pem, str(ca_file or "the hub's CA certificate")))
+        return {
+            "algorithm": "SHA256",
+            "fingerprint": anchor.fingerprint,
+            "subject": anchor.certificate.subject.rfc4514_string(),
+        }
+
+    result = run(cli.lang, work)
+    if json_output:
+        print_json(result)
+        return
+    out.print(f"SHA256 {result['fingerprint']}")
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise NotFoundError(
+            N_("cannot read {path}: {reason}"), path=str(path), reason=exc.strerror or str(exc)
+        ) from exc
 
 
 @app.command("verify-note")
@@ -367,12 +505,7 @@ def verify_note_command(
 
 
 def _read_note(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise NotFoundError(
-            N_("cannot read {path}: {reason}"), path=str(path), reason=exc.strerror or str(exc)
-        ) from exc
+    return _read_file(path)
 
 
 @app.command()

@@ -190,6 +190,18 @@ class HubClient:
         result: dict[str, Any] = await self.request("GET", f"/v1/participants/{ref}/certificate")
         return result
 
+    async def certificates(self, ref: str) -> AsyncIterator[dict[str, Any]]:
+        """Every certificate issued to a participant, oldest first, following the cursor."""
+        cursor: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": 200} | ({"cursor": cursor} if cursor else {})
+            page = await self.request("GET", f"/v1/participants/{ref}/certificates", params=params)
+            for item in page["items"]:
+                yield item
+            cursor = page["next_cursor"]
+            if not cursor:
+                return
+
     async def me(self) -> dict[str, Any]:
         """The calling participant."""
         result: dict[str, Any] = await self.request("GET", "/v1/me")

@@ -327,6 +327,17 @@ class IdentityService:
                 )
             return _certificate(row)
 
+    def certificates(
+        self, viewer: Principal, participant_id: str, *, offset: int = 0, limit: int = 50
+    ) -> tuple[list[Certificate], int | None]:
+        """Every certificate issued to the participant, oldest first, whatever its state; a page
+        and the offset of the next one (None on the last)."""
+        self.get(viewer, participant_id)
+        with self._db.session() as session:
+            rows = store.list_certificates(session, participant_id, offset=offset, limit=limit + 1)
+            items = [_certificate(r) for r in rows[:limit]]
+        return items, (offset + limit if len(rows) > limit else None)
+
     # -- authentication -----------------------------------------------------------------------
 
     def authenticate(self, request: SignedRequest) -> Principal:

@@ -123,6 +123,20 @@ def latest_certificate(session: Session, participant_id: str) -> CertificateRow 
     return session.scalar(query)
 
 
+def list_certificates(
+    session: Session, participant_id: str, *, offset: int, limit: int
+) -> Sequence[CertificateRow]:
+    """A page of the participant's certificates, oldest first (by validity start, serial)."""
+    query = (
+        select(CertificateRow)
+        .where(CertificateRow.participant_id == participant_id)
+        .order_by(CertificateRow.not_before, CertificateRow.serial)
+        .offset(offset)
+        .limit(limit)
+    )
+    return session.scalars(query).all()
+
+
 def revoke_certificates(session: Session, participant_id: str, now: datetime) -> int:
     """Mark every unrevoked certificate of the participant revoked at `now`; return how many."""
     rows = session.scalars(

@@ -228,19 +228,33 @@ class NoteCheck:
 def verify_note(raw: str | bytes, verifiers: list[Verifier]) -> NoteCheck:
     """Verify a note: every signature by a known key must verify, and at least one must exist.
 
+    As Go's ``note.Open``, a known key may sign a note only once; a second signature line by it
+    makes the note malformed, whether or not both verify.
+
     Raises:
-        InvalidNoteError: the note is malformed.
+        InvalidNoteError: the note is malformed, or signed twice by one known key.
         NoteNotVerifiedError: a known key's signature fails, or there is none by a known key.
     """
     note = parse_note(raw)
     known = {(v.name, v.key_id): v for v in verifiers}
     verified: list[str] = []
     unknown: list[str] = []
+    seen: set[tuple[str, bytes]] = set()
+    lines_unknown: set[str] = set()
     for signature in note.signatures:
         verifier = known.get((signature.name, signature.key_id))
         if verifier is None:
-            unknown.append(f"{signature.name}+{signature.key_id.hex()}")
-        elif verifier.verify(note.text, signature.blob):
+            if signature.line not in lines_unknown:  # Go drops repeated identical ones too
+                lines_unknown.add(signature.line)
+                unknown.append(f"{signature.name}+{signature.key_id.hex()}")
+            continue
+        if (signature.name, signature.key_id) in seen:
+            raise InvalidNoteError(
+                N_("the note is signed twice by {name}; a known key may sign only once"),
+                name=signature.name,
+            )
+        seen.add((signature.name, signature.key_id))
+        if verifier.verify(note.text, signature.blob):
             verified.append(verifier.encode())
         else:
             raise NoteNotVerifiedError(

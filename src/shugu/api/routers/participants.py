@@ -14,7 +14,15 @@ from starlette.concurrency import run_in_threadpool
 from shugu.api.address import limit_key
 from shugu.api.auth import client_address, hub_state, require, roles_doc, signed_request
 from shugu.api.middleware import charge
-from shugu.api.pagination import Cursor, Limit, Page, decode_cursor, encode_cursor
+from shugu.api.pagination import (
+    Cursor,
+    Limit,
+    Page,
+    decode_cursor,
+    decode_index_cursor,
+    encode_cursor,
+    encode_index_cursor,
+)
 from shugu.api.ratelimit import TOO_MANY_APPLICATIONS
 from shugu.errors import InvalidInputError
 from shugu.i18n import N_
@@ -201,6 +209,28 @@ async def certificate(request: Request, viewer: Anyone, ref: str) -> Certificate
     participant = await run_in_threadpool(identity.find, viewer, ref)
     cert = await run_in_threadpool(identity.certificate, viewer, participant.id)
     return CertificateOut.of(cert)
+
+
+@router.get(
+    "/participants/{ref}/certificates",
+    response_model=Page[CertificateOut],
+    openapi_extra=roles_doc(),
+)
+async def certificates(
+    request: Request, viewer: Anyone, ref: str, limit: Limit = 50, cursor: Cursor = None
+) -> Page[CertificateOut]:
+    """Every certificate issued to a participant, oldest first, revoked and expired ones too (an
+    auditor checks past signatures with the certificate valid at the time)."""
+    identity = hub_state(request).hub.identity
+    participant = await run_in_threadpool(identity.find, viewer, ref)
+    items, following = await run_in_threadpool(
+        lambda: identity.certificates(
+            viewer, participant.id, offset=decode_index_cursor(cursor), limit=limit
+        )
+    )
+    return Page[CertificateOut](
+        items=[CertificateOut.of(c) for c in items], next_cursor=encode_index_cursor(following)
+    )
 
 
 @router.post(
