@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from shugu import __version__
 from shugu.api.errors import install_error_handlers
 from shugu.api.middleware import BodyLimitMiddleware, HubMetrics, ObserveMiddleware
+from shugu.api.openapi import document_errors
 from shugu.api.ratelimit import RateLimiter
 from shugu.api.routers import ca, health, ledger, participants, pep
 from shugu.clock import Clock
@@ -86,6 +87,7 @@ def create_app(
     )
     app.state.hub = HubState(hub=hub, limiter=limiter, metrics=metrics)
     install_error_handlers(app)
+    document_errors(app)
     for module in (health, ca, participants, ledger, pep):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
