@@ -43,7 +43,7 @@ async def test_signed_operations_name_the_signature_scheme(space: Space) -> None
     for method, path, operation in _operations(space):
         signed = "security" in operation
         public = (method, path) in PUBLIC_ROUTES
-        applicant = path.startswith("/v1/participants/applications")
+        applicant = path.startswith("/v1/applications")
         assert signed == (not public or applicant), (method, path)
         if signed:
             assert {"401", "403", "429"} <= set(operation["responses"]), (method, path)

@@ -133,7 +133,7 @@ def _public_key(text: str) -> bytes:
 
 
 @router.post(
-    "/participants/applications",
+    "/applications",
     status_code=201,
     response_model=ParticipantOut,
     responses=problems(409),
@@ -154,7 +154,7 @@ async def apply(request: Request, body: ApplicationIn) -> ParticipantOut:
 
 
 @router.get(
-    "/participants/applications/{participant_id}",
+    "/applications/{participant_id}",
     response_model=ParticipantOut,
     responses=problems(404),
     dependencies=[SIGNED],
