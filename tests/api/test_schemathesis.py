@@ -10,7 +10,9 @@ does for httpx. The space is real: a hub with an operator and one approved membe
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -31,7 +33,8 @@ from tests.conftest import START, Member, make_member, make_operator
 
 pytestmark = pytest.mark.slow
 
-MAX_EXAMPLES = 15
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+MAX_EXAMPLES = 40
 """Examples per operation and phase: tuned so the whole module stays within a few minutes."""
 
 
@@ -104,19 +107,41 @@ def _config() -> schemathesis.Config:
     )
 
 
-def _run(space: FuzzSpace, auth: requests.auth.AuthBase | None) -> list[str]:
+@dataclass
+class Outcome:
+    """What a run found, and the status each operation answered at least once."""
+
+    problems: list[str]
+    answered: set[tuple[str, str, int]]
+
+
+def _run(space: FuzzSpace, auth: requests.auth.AuthBase | None) -> Outcome:
     schema = schemathesis.openapi.from_asgi("/openapi.json", space.app, config=_config())
     if auth is not None:
         schema.auth.set_from_requests(auth)
     problems: dict[str, str] = {}
+    answered: set[tuple[str, str, int]] = set()
+    ran: set[str] = set()
     for event in from_schema(schema).execute():
+        if isinstance(event, events.PhaseFinished) and event.phase.skip_reason is None:
+            ran.add(event.phase.name.value)
         if isinstance(event, events.NonFatalError | events.FatalError):
             problems[repr(event)] = f"error: {event!r}"
         if isinstance(event, events.ScenarioFinished):
             problems.update(_failures(event))
+            answered.update(_answered(event))
         if isinstance(event, events.EngineFinished):
             problems.update(_described(f, "") for f in event.failures)
-    return list(problems.values())
+    missing = set(PHASES) - ran
+    assert not missing, f"phases that did not run: {sorted(missing)}"
+    return Outcome(list(problems.values()), answered)
+
+
+def _answered(event: events.ScenarioFinished) -> Iterator[tuple[str, str, int]]:
+    for interaction in event.recorder.interactions.values():
+        if interaction.response is not None:
+            path = urlsplit(interaction.request.uri).path
+            yield interaction.request.method, path, interaction.response.status_code
 
 
 def _failures(event: events.ScenarioFinished) -> Iterator[tuple[str, str]]:
@@ -132,12 +157,14 @@ def _described(failure: Failure, sample: str) -> tuple[str, str]:
 
 
 def test_anonymous_requests_conform(fuzz_space: FuzzSpace) -> None:
-    problems = _run(fuzz_space, None)
-    assert not problems, "\n".join(problems)
+    outcome = _run(fuzz_space, None)
+    assert not outcome.problems, "\n".join(outcome.problems)
+    assert ("GET", "/v1/me", 401) in outcome.answered
 
 
 @pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
 def test_signed_requests_conform(fuzz_space: FuzzSpace, role: Role) -> None:
     auth = SignatureAuth(fuzz_space.members[role], fuzz_space.clock)
-    problems = _run(fuzz_space, auth)
-    assert not problems, "\n".join(problems)
+    outcome = _run(fuzz_space, auth)
+    assert not outcome.problems, "\n".join(outcome.problems)
+    assert ("GET", "/v1/me", 200) in outcome.answered  # the signatures were accepted
