@@ -151,3 +151,38 @@ async def test_public_routes_need_no_signature(space: Space) -> None:
         ):
             response = await client.get(path)
             assert response.status_code == 200, path
+
+
+PUBLIC_GETS = [
+    "/health",
+    "/ready",
+    "/metrics",
+    "/openapi.json",
+    "/v1/ca",
+    "/v1/ca/crl",
+    "/ledger/checkpoint",
+    "/ledger/key",
+    "/ledger/checkpoints",
+    "/ledger/proof/inclusion?index=0",
+    "/ledger/proof/consistency?from=0",
+    "/v1/pep/client-key",
+]
+
+
+@pytest.mark.parametrize("path", PUBLIC_GETS)
+@pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
+async def test_public_routes_answer_every_role_alike(space: Space, path: str, role: Role) -> None:
+    async with space.raw(space.members[role]) as client:
+        response = await client.get(path)
+    assert response.status_code == 200, (path, response.text)
+
+
+@pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
+async def test_applicant_routes_refuse_a_participant_signature(space: Space, role: Role) -> None:
+    member = space.members[role]
+    body = {"name": "newcomer", "roles": ["user"], "public_key": "A" * 43 + "="}
+    async with space.raw(member) as client:
+        applied = await client.post("/v1/applications", json=body)
+        own = await client.get(f"/v1/applications/{member.participant_id}")
+    assert applied.status_code == 401, applied.text
+    assert own.status_code == 401, own.text
