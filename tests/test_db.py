@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import inspect
 
-from shugu.db import Database, head_revision
+from shugu.db import Database, conflict_of, head_revision, unavailable
 from shugu.errors import ConflictError
+from shugu.identity.models import ParticipantRow
+from shugu.ids import new_id
 from shugu.signing.models import NonceRow
 
 
@@ -61,3 +63,57 @@ def test_integrity_errors_become_conflicts_and_roll_back(database_url: str) -> N
             assert session.get(NonceRow, ("k", "other")) is None
     finally:
         db.dispose()
+
+
+def _participant(name: str, key: bytes, when: datetime) -> ParticipantRow:
+    return ParticipantRow(
+        id=new_id(when),
+        name=name,
+        display_name=name,
+        roles=",user,",
+        status="applied",
+        public_key=key,
+        created_at=when,
+        updated_at=when,
+    )
+
+
+def test_a_conflict_says_what_conflicts_not_what_the_driver_said(database_url: str) -> None:
+    db = Database.open(database_url)
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    try:
+        with db.session() as session:
+            session.add(_participant("acme", bytes(32), when))
+        with pytest.raises(ConflictError) as caught, db.session() as session:
+            session.add(_participant("acme", bytes([1]) * 32, when))
+        with pytest.raises(ConflictError) as by_key, db.session() as session:
+            session.add(_participant("other", bytes(32), when))
+    finally:
+        db.dispose()
+    assert caught.value.render("en") == "a participants row with name=acme already exists"
+    assert by_key.value.params["table"] == "participants"
+    assert "public_key" in str(by_key.value.params["key"])
+    for error in (caught.value, by_key.value):
+        text = error.render("en") + " " + error.render("zh_CN")
+        for driver_words in ("constraint", "duplicate", "UNIQUE", "violates", "DETAIL"):
+            assert driver_words not in text
+
+
+def test_a_conflict_of_several_columns_names_them(database_url: str) -> None:
+    db = Database.open(database_url)
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    try:
+        with db.session() as session:
+            session.add(NonceRow(key_id="k", nonce="n", expires_at=when))
+        with pytest.raises(ConflictError) as caught, db.session() as session:
+            session.add(NonceRow(key_id="k", nonce="n", expires_at=when))
+    finally:
+        db.dispose()
+    assert caught.value.params["table"] == "seen_nonces"
+    assert caught.value.params["key"] == "key_id=k, nonce=n"
+
+
+def test_an_unreachable_database_is_unavailable_without_the_driver_text() -> None:
+    error = unavailable(OSError("connection to server at 10.0.0.5 failed: password for bob"))
+    assert error.render("en") == "the database is unavailable; the hub log has the details"
+    assert not conflict_of(ValueError("something else")).params

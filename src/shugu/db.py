@@ -8,8 +8,10 @@ failed operation writes nothing.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,105 @@ from shugu.i18n import N_
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+_SQLITE_VIOLATION = re.compile(
+    r"^(UNIQUE|NOT NULL|CHECK|FOREIGN KEY) constraint failed(?:: (.*))?$"
+)
+_PG_KEY = re.compile(r"^Key \((?P<columns>[^)]*)\)=\((?P<values>.*)\) already exists\.?$")
+_INSERT = re.compile(r"^\s*INSERT INTO \S+ \(([^)]*)\) VALUES", re.IGNORECASE)
+_PG_KINDS = {"23505": "UNIQUE", "23502": "NOT NULL", "23514": "CHECK", "23503": "FOREIGN KEY"}
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """What an integrity error is about, read from the driver's error without its wording."""
+
+    kind: str
+    table: str
+    columns: tuple[str, ...]
+    values: tuple[str, ...] = ()
+
+
+def conflict_of(orig: BaseException | None, params: object = None) -> ConflictError:
+    """The `ConflictError` of an integrity violation: what conflicts (the table, the columns and
+    the values the change gave them), never the driver's message, which stays in the log.
+
+    >>> import sqlite3
+    >>> error = sqlite3.IntegrityError("UNIQUE constraint failed: participants.name")
+    >>> conflict_of(error, {"name": "acme", "id": "01"}).render("en")
+    'a participants row with name=acme already exists'
+    """
+    log.info("db.integrity_error", extra={"fields": {"driver": str(orig)}})
+    violation = _violation(orig)
+    if violation is None:
+        return ConflictError(N_("the change conflicts with data already stored"))
+    values = violation.values or _values(violation.columns, params)
+    if violation.kind == "UNIQUE":
+        return ConflictError(
+            N_("a {table} row with {key} already exists"),
+            table=violation.table,
+            key=", ".join(f"{c}={v}" for c, v in zip(violation.columns, values, strict=True))
+            if len(values) == len(violation.columns)
+            else ", ".join(violation.columns),
+        )
+    return ConflictError(
+        N_("the change breaks the {kind} rule of {table} ({columns})"),
+        kind=violation.kind.lower(),
+        table=violation.table,
+        columns=", ".join(violation.columns) or "-",
+    )
+
+
+def unavailable(orig: BaseException) -> UnavailableError:
+    """The `UnavailableError` of a lost or refused connection; the driver's text goes to the log
+    (it may name hosts and users), not to the caller."""
+    log.warning("db.unavailable", extra={"fields": {"driver": str(orig).strip()}})
+    return UnavailableError(N_("the database is unavailable; the hub log has the details"))
+
+
+def _violation(orig: BaseException | None) -> Violation | None:
+    diag = getattr(orig, "diag", None)
+    if diag is not None:  # psycopg
+        kind = _PG_KINDS.get(getattr(orig, "sqlstate", None) or "", "CHECK")
+        key = _PG_KEY.match(diag.message_detail or "")
+        columns = tuple(c.strip() for c in key["columns"].split(",")) if key else ()
+        columns = columns or ((diag.column_name,) if diag.column_name else ())
+        values = tuple(key["values"].split(", ")) if key else ()
+        return Violation(kind, diag.table_name or "-", columns, values)
+    match = _SQLITE_VIOLATION.match(str(orig).strip())
+    if match is None:
+        return None
+    qualified = [c.strip() for c in (match[2] or "").split(",") if "." in c]
+    table = qualified[0].split(".", 1)[0] if qualified else "-"
+    return Violation(match[1], table, tuple(c.split(".", 1)[1] for c in qualified))
+
+
+def _named(statement: str | None, params: object) -> object:
+    """The parameters of a one-row INSERT by column name (SQLite's are positional)."""
+    insert = _INSERT.match(statement or "")
+    if insert is None or not isinstance(params, tuple | list) or not params:
+        return params
+    columns = [c.strip().strip('"') for c in insert[1].split(",")]
+    if isinstance(params[0], tuple | list | dict) or len(columns) != len(params):
+        return None  # several rows at once
+    return dict(zip(columns, params, strict=True))
+
+
+def _values(columns: tuple[str, ...], params: object) -> tuple[str, ...]:
+    if not isinstance(params, dict) or not all(c in params for c in columns):
+        return ()  # several rows at once: which one conflicted is not known
+    return tuple(_shown(params[c]) for c in columns)
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, bool | int):
+        return str(value)
+    if isinstance(value, str):
+        return value if len(value) <= 100 else f"<{len(value)} characters>"
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"
+    return f"<{type(value).__name__}>"
 
 
 class Base(DeclarativeBase):
@@ -187,16 +288,10 @@ class Database:
             session.commit()
         except IntegrityError as exc:
             session.rollback()
-            raise ConflictError(
-                N_("the change conflicts with existing data: {reason}"),
-                reason=str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc),
-            ) from exc
+            raise conflict_of(exc.orig, _named(exc.statement, exc.params)) from exc
         except OperationalError as exc:
             session.rollback()
-            raise UnavailableError(
-                N_("the database is unavailable: {reason}"),
-                reason=str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc),
-            ) from exc
+            raise unavailable(exc.orig or exc) from exc
         except BaseException:
             session.rollback()
             raise

@@ -47,7 +47,7 @@ async def test_a_signed_external_event_is_appended(space: Space) -> None:
         pytest.param({"payload": {"forged": True}}, 401, "not the actor's", id="payload-changed"),
         pytest.param({"signature": "AAAA"}, 401, "not the actor's", id="bad-signature"),
         pytest.param({"created": "yesterday"}, 422, "created", id="created-not-int"),
-        pytest.param({"created": 1}, 400, "from the hub's time", id="backdated"),
+        pytest.param({"created": 1}, 401, "from the hub's time", id="backdated"),
     ],
 )
 async def test_bad_external_events_append_nothing(
@@ -77,10 +77,13 @@ async def test_someone_elses_signed_event_is_refused(space: Space) -> None:
     ("path", "params", "status"),
     [
         ("/ledger/proof/inclusion", {"index": -1}, 422),
-        ("/ledger/proof/inclusion", {"index": 0, "size": 10**9}, 400),
+        ("/ledger/proof/inclusion", {"index": 0, "size": 10**9}, 404),
+        ("/ledger/proof/inclusion", {"index": 10**9}, 404),
         ("/ledger/proof/inclusion", {"index": 10**19}, 422),
-        ("/ledger/proof/consistency", {"from": 5, "to": 2}, 400),
+        ("/ledger/proof/consistency", {"from": 5, "to": 2}, 404),
         ("/ledger/checkpoints", {"cursor": "%%%"}, 400),
+        ("/ledger/checkpoints", {"cursor": ",u\u00b8\u00cb\u0090\u00ad", "limit": 278}, 400),
+        ("/ledger/checkpoints", {"cursor": ""}, 400),
     ],
 )
 async def test_proofs_outside_the_tree_are_problems(

@@ -80,7 +80,7 @@ async def test_streamed_oversized_body_is_refused(space: Space) -> None:
             yield b"x" * 65536
 
     async with space.raw() as client:
-        response = await client.post("/v1/participants/applications", content=chunks())
+        response = await client.post("/v1/applications", content=chunks())
     assert response.status_code == 413
 
 

@@ -63,7 +63,7 @@ async def test_application_signed_by_another_key_is_refused_and_writes_nothing(
     key, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
     async with space.raw() as client:
         response = await client.post(
-            "/v1/participants/applications",
+            "/v1/applications",
             json=_application(key),
             auth=applicant_auth(other, space.clock),
         )
@@ -75,7 +75,7 @@ async def test_application_signed_by_another_key_is_refused_and_writes_nothing(
 async def test_unsigned_application_is_refused(space: Space) -> None:
     async with space.raw() as client:
         response = await client.post(
-            "/v1/participants/applications", json=_application(Ed25519PrivateKey.generate())
+            "/v1/applications", json=_application(Ed25519PrivateKey.generate())
         )
     assert response.status_code == 401
     assert response.json()["code"] == "unauthenticated"
@@ -101,7 +101,7 @@ async def test_bad_application_bodies_get_problem_json(
     before = _count(space, ParticipantRow)
     async with space.raw() as client:
         response = await client.post(
-            "/v1/participants/applications",
+            "/v1/applications",
             content=body,
             headers={"content-type": "application/json"},
         )
@@ -120,7 +120,7 @@ async def test_invalid_public_key_and_name_are_refused(space: Space) -> None:
     async with space.raw() as client:
         for body, needle in ((bad_key, "32-byte"), (bad_name, "invalid participant name")):
             response = await client.post(
-                "/v1/participants/applications", json=body, auth=applicant_auth(key, space.clock)
+                "/v1/applications", json=body, auth=applicant_auth(key, space.clock)
             )
             assert response.status_code == 400, response.text
             assert needle in response.json()["detail"]

@@ -159,7 +159,7 @@ async def test_an_application_flood_gets_a_small_quota_per_address(
             key = Ed25519PrivateKey.generate()
             responses.append(
                 await client.post(
-                    "/v1/participants/applications",
+                    "/v1/applications",
                     json=_application(key, name=f"flooder-{i}"),
                     auth=applicant_auth(key, tight_space.clock),
                 )
@@ -173,7 +173,7 @@ async def test_an_application_flood_gets_a_small_quota_per_address(
     key = Ed25519PrivateKey.generate()
     async with client_from(tight_space, "198.51.100.4") as elsewhere:
         other = await elsewhere.post(
-            "/v1/participants/applications",
+            "/v1/applications",
             json=_application(key, name="from-elsewhere"),
             auth=applicant_auth(key, tight_space.clock),
         )

@@ -123,7 +123,7 @@ def test_proofs_and_checkpoint_from_the_cli(home: Path) -> None:
     consistency = ok_json(shugu(home, "ledger", "consistency", "--from", "2", "--to", "4"))
     assert consistency["from"] == 2 and len(consistency["proof"]) >= 1
     beyond = shugu(home, "ledger", "proof", "--index", "1", "--size", "999")
-    assert beyond.exit_code == 3 and "beyond the ledger" in beyond.stderr
+    assert beyond.exit_code == 4 and "beyond the ledger" in beyond.stderr
 
 
 def test_append_namespaces_the_type_and_says_what_it_recorded(home: Path) -> None:

@@ -27,7 +27,7 @@ def _applicant_request(
     key: Ed25519PrivateKey, hub: Hub, body: bytes, query: str = ""
 ) -> SignedRequest:
     public = key.public_key().public_bytes_raw()
-    path = "/v1/participants/applications"
+    path = "/v1/applications"
     headers = httpsig.sign(
         key,
         key_id=self_key_id(public),
@@ -117,7 +117,7 @@ def test_the_decision_entry_is_the_operators_and_carries_the_signed_application(
     assert base64.b64decode(application["public_key"]) == public
     assert entry["payload"]["public_key_sha256"] == hashlib.sha256(public).hexdigest()
     assert entry["payload"]["name"] == "hopeful-one"
-    assert application["evidence"]["path"] == "/v1/participants/applications"
+    assert application["evidence"]["path"] == "/v1/applications"
     assert application_signature_ok(application)
     tampered = application | {"public_key": base64.b64encode(bytes(32)).decode()}
     assert not application_signature_ok(tampered)

@@ -155,7 +155,7 @@ def test_malformed_evidence_is_refused(evidence: dict[str, Any], reason: str) ->
 
 
 def test_an_applicants_key_is_read_from_its_key_id() -> None:
-    path = "/v1/participants/applications"
+    path = "/v1/applications"
     request = read_evidence(_today(path=path, key_id=httpsig.self_key_id(PUBLIC)))
     assert request.self_key() == PUBLIC and request.verifies_with(PUBLIC)
     assert read_evidence(_today()).self_key() is None

@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select
 
-from shugu.errors import InvalidInputError, NotFoundError, VerificationError
+from shugu.errors import AuthenticationError, InvalidInputError, NotFoundError, VerificationError
 from shugu.identity import Role
 from shugu.ledger import Event
 from shugu.ledger.audit import TreeAudit, check_signatures, checkpoint_roots
@@ -96,7 +96,7 @@ def test_cosignatures_by_another_key_or_of_unknown_sizes_are_refused(hub: Hub) -
     key = Ed25519PrivateKey.generate()
     other = Signer(hub.ledger.witness_name("w"), Ed25519PrivateKey.generate(), COSIGNATURE_V1)
     line = other.signature_line(checkpoint.text(), timestamp=1)
-    with pytest.raises(InvalidInputError, match="not a valid signature"):
+    with pytest.raises(AuthenticationError, match="not a valid signature"):
         hub.ledger.add_cosignature(
             ID, "w", key.public_key().public_bytes_raw(), checkpoint.size, line
         )
@@ -142,14 +142,14 @@ def test_bad_events_are_refused_and_nothing_is_appended(
 )
 def test_proofs_outside_the_tree_are_refused(hub: Hub, index: int, size: int | None) -> None:
     hub.ledger.append(events(4))
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(NotFoundError):
         hub.ledger.inclusion_proof(index, size)
 
 
 def test_consistency_beyond_the_tree_is_refused(hub: Hub) -> None:
-    with pytest.raises(InvalidInputError, match="beyond"):
+    with pytest.raises(NotFoundError, match="beyond"):
         hub.ledger.consistency_proof(0, 10**6)
-    with pytest.raises(InvalidInputError, match="no consistency proof from size 1000000"):
+    with pytest.raises(NotFoundError, match="no consistency proof from size 1000000"):
         hub.ledger.consistency_proof(10**6)
 
 

@@ -20,6 +20,7 @@ from shugu.api.middleware import (
     HubMetrics,
     ObserveMiddleware,
 )
+from shugu.api.openapi import document_errors
 from shugu.api.ratelimit import HubLimits
 from shugu.api.routers import ca, health, ledger, participants, pep
 from shugu.clock import Clock
@@ -92,6 +93,7 @@ def create_app(
     )
     app.state.hub = HubState(hub=hub, limits=limits, metrics=metrics)
     install_error_handlers(app)
+    document_errors(app)
     for module in (health, ca, participants, ledger, pep):
         app.include_router(module.router)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
 from starlette.concurrency import run_in_threadpool
 
 from shugu.api.address import UNKNOWN
 from shugu.api.middleware import charge
+from shugu.api.openapi import SECURITY_SCHEME
 from shugu.errors import ForbiddenError
 from shugu.i18n import N_
 from shugu.identity import Principal, Role
@@ -23,29 +25,40 @@ from shugu.signing.authority import from_host_header
 if TYPE_CHECKING:
     from shugu.api.app import HubState
 
-PUBLIC_ROUTES = frozenset(
+PUBLIC_ROUTES: frozenset[tuple[str, str]] = frozenset(
     {
-        "/health",
-        "/ready",
-        "/metrics",
-        "/openapi.json",
-        "/docs",
-        "/docs/oauth2-redirect",
-        "/redoc",
-        "/v1/ca",
-        "/v1/ca/crl",
-        "/v1/participants/applications",
-        "/v1/participants/applications/{participant_id}",
-        "/ledger/checkpoint",
-        "/ledger/checkpoints",
-        "/ledger/key",
-        "/ledger/proof/inclusion",
-        "/ledger/proof/consistency",
-        "/v1/pep/public-key",
-        "/v1/pep/client-key",
+        ("GET", "/health"),
+        ("GET", "/ready"),
+        ("GET", "/metrics"),
+        ("GET", "/openapi.json"),
+        ("GET", "/docs"),
+        ("GET", "/docs/oauth2-redirect"),
+        ("GET", "/redoc"),
+        ("GET", "/v1/ca"),
+        ("GET", "/v1/ca/crl"),
+        ("POST", "/v1/applications"),
+        ("GET", "/v1/applications/{participant_id}"),
+        ("GET", "/ledger/checkpoint"),
+        ("GET", "/ledger/checkpoints"),
+        ("GET", "/ledger/key"),
+        ("GET", "/ledger/proof/inclusion"),
+        ("GET", "/ledger/proof/consistency"),
+        ("GET", "/v1/pep/public-key"),
+        ("GET", "/v1/pep/client-key"),
     }
 )
-"""Routes anyone may call. An application is public but must be signed by the key it registers."""
+"""(method, path) of the operations anyone may call: a new method on a public path is not public
+until listed. An application is public but must be signed by the key it registers."""
+
+SIGNATURE_HEADER = APIKeyHeader(
+    name="Signature",
+    scheme_name=SECURITY_SCHEME,
+    description="RFC 9421 HTTP Message Signature (Ed25519) with its `Signature-Input` and an "
+    "RFC 9530 `Content-Digest`; see the description at the top of this document.",
+    auto_error=False,
+)
+SIGNED = Security(SIGNATURE_HEADER)
+"""Marks an operation as signed in the OpenAPI document; checking is `authenticate`'s."""
 
 ANY_ROLE = frozenset(Role)
 
@@ -101,7 +114,10 @@ def require(*roles: Role) -> Callable[..., Awaitable[Principal]]:
     """A dependency admitting authenticated callers holding one of `roles` (any role if none)."""
     allowed = frozenset(roles) or ANY_ROLE
 
-    async def check(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def check(
+        principal: Annotated[Principal, Depends(authenticate)],
+        _: Annotated[str | None, SIGNED],
+    ) -> Principal:
         if not principal.has_any(allowed):
             raise ForbiddenError(
                 N_("this needs one of the roles {needed}; {participant} has {held}"),

@@ -7,14 +7,20 @@ language the request asked for (Accept-Language).
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
+from shugu.api.openapi import PROBLEM_JSON, TITLES
 from shugu.errors import (
     AuthenticationError,
     ConflictError,
@@ -31,8 +37,6 @@ from shugu.i18n import N_, normalize_lang
 
 log = logging.getLogger(__name__)
 
-PROBLEM_JSON = "application/problem+json"
-
 STATUS: dict[type[ShuguError], int] = {
     PayloadTooLargeError: 413,
     InvalidInputError: 400,
@@ -47,20 +51,6 @@ STATUS: dict[type[ShuguError], int] = {
 }
 """Error kind → HTTP status. Looked up along the class's MRO, most specific first."""
 
-_TITLES = {
-    400: "Bad Request",
-    401: "Unauthorized",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    409: "Conflict",
-    413: "Content Too Large",
-    422: "Unprocessable Content",
-    429: "Too Many Requests",
-    500: "Internal Server Error",
-    503: "Service Unavailable",
-}
-
 
 def status_for(error: ShuguError) -> int:
     """The HTTP status of an error, by the most specific class in `STATUS`."""
@@ -70,12 +60,18 @@ def status_for(error: ShuguError) -> int:
     return 500
 
 
-def problem(request: Request, status: int, error: ShuguError, **extra: Any) -> JSONResponse:
+def problem(
+    request: Request,
+    status: int,
+    error: ShuguError,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     """A problem+json response for `error`, rendered in the request's language."""
     lang = normalize_lang(request.headers.get("accept-language"))
     body = {
         "type": f"urn:shugu:problem:{error.code}",
-        "title": _TITLES.get(status, "Error"),
+        "title": TITLES.get(status, "Error"),
         "status": status,
         "detail": error.render(lang),
         "code": error.code,
@@ -86,7 +82,7 @@ def problem(request: Request, status: int, error: ShuguError, **extra: Any) -> J
         "instance": request.url.path,
         **extra,
     }
-    headers = {}
+    headers = dict(headers or {})
     request_id = request.scope.get("state", {}).get("request_id")
     if request_id:
         headers["X-Request-Id"] = str(request_id)
@@ -133,9 +129,29 @@ async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
             method=request.method,
             path=request.url.path,
         )
+        return problem(request, 405, error, {"Allow": ", ".join(allowed_methods(request))})
     else:
         error = ShuguError(N_("HTTP error {status}"), status=exc.status_code)
-    return problem(request, exc.status_code, error)
+    return problem(request, exc.status_code, error, exc.headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route answers on the request's path (RFC 9110 `Allow`).
+
+    Starlette names only the methods of the first route that matched the path; a path served by
+    several routes (``GET`` and ``POST /ledger/entries``) needs all of theirs.
+    """
+    path = request.scope["path"]
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        if route.path and route.methods and _path_regex(route.path).match(path):
+            methods.update(route.methods)
+    return sorted(methods)
+
+
+@functools.lru_cache(maxsize=512)
+def _path_regex(template: str) -> re.Pattern[str]:
+    return compile_path(template)[0]
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,18 +1,20 @@
 """The one pagination convention of every listing: `?limit=&cursor=` → `{items, next_cursor}`.
 
-Listings are ordered by id (ULIDs sort by creation time); the cursor is an opaque token for the
-last id of the page. `next_cursor` is null on the last page.
+Listings are ordered by id (ULIDs sort by creation time) or by position (the ledger); the cursor
+is a token a client passes back unchanged: the last id of the page, or the next position. Its
+format is in the OpenAPI document (a `pattern`), so that every cursor the document allows is one
+the hub accepts. `next_cursor` is null on the last page.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
+import re
 from typing import Annotated, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
 
+from shugu.api.openapi import pattern
 from shugu.errors import InvalidInputError
 from shugu.i18n import N_
 from shugu.ids import is_id
@@ -20,10 +22,28 @@ from shugu.ids import is_id
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 
+ID_CURSOR = r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$"
+"""A cursor of a listing by id: the last id of the page (a ULID)."""
+INDEX_CURSOR = r"^[0-9]{1,18}$"
+"""A cursor of a listing by position: the next position, in decimal."""
+
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page (1–200).")]
 Cursor = Annotated[
-    str | None, Query(max_length=64, description="`next_cursor` of the previous page.")
+    str | None,
+    Query(
+        description="`next_cursor` of the previous page.",
+        json_schema_extra=pattern(ID_CURSOR),
+    ),
 ]
+IndexCursor = Annotated[
+    str | None,
+    Query(
+        description="`next_cursor` of the previous page.",
+        json_schema_extra=pattern(INDEX_CURSOR),
+    ),
+]
+"""The patterns are checked by `decode_cursor`/`decode_index_cursor`, so that a malformed cursor
+is a 400 problem naming the cursor, like every other bad value of a listing."""
 
 
 T = TypeVar("T")
@@ -38,47 +58,41 @@ class Page(BaseModel, Generic[T]):
 
 def encode_cursor(last_id: str | None) -> str | None:
     """The cursor token after `last_id` (None stays None)."""
-    if last_id is None:
-        return None
-    return base64.urlsafe_b64encode(last_id.encode()).decode().rstrip("=")
+    return last_id
 
 
 def decode_cursor(cursor: str | None) -> str | None:
     """The id a cursor token stands for.
+
+    >>> decode_cursor("01JDQ7Z5N4V1B2C3D4E5F6G7H8")
+    '01JDQ7Z5N4V1B2C3D4E5F6G7H8'
 
     Raises:
         InvalidInputError: the token was not made by `encode_cursor`.
     """
     if cursor is None:
         return None
-    try:
-        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidInputError(N_("invalid pagination cursor {cursor}"), cursor=cursor) from exc
-    if not is_id(value):
+    if not re.fullmatch(ID_CURSOR, cursor) or not is_id(cursor):
         raise InvalidInputError(N_("invalid pagination cursor {cursor}"), cursor=cursor)
-    return value
+    return cursor
 
 
 def encode_index_cursor(next_index: int | None) -> str | None:
     """The cursor token of a listing by position (ledger entries, checkpoints)."""
-    if next_index is None:
-        return None
-    return base64.urlsafe_b64encode(f"i{next_index}".encode()).decode().rstrip("=")
+    return None if next_index is None else str(next_index)
 
 
 def decode_index_cursor(cursor: str | None) -> int:
     """The position a cursor token stands for (0 without a cursor).
+
+    >>> decode_index_cursor(encode_index_cursor(42))
+    42
 
     Raises:
         InvalidInputError: the token was not made by `encode_index_cursor`.
     """
     if cursor is None:
         return 0
-    try:
-        value = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidInputError(N_("invalid pagination cursor {cursor}"), cursor=cursor) from exc
-    if not value.startswith("i") or not value[1:].isdigit() or len(value) > 20:
+    if not re.fullmatch(INDEX_CURSOR, cursor):
         raise InvalidInputError(N_("invalid pagination cursor {cursor}"), cursor=cursor)
-    return int(value[1:])
+    return int(cursor)

@@ -145,7 +145,7 @@ class HubClient:
         }
         result: dict[str, Any] = await self.request(
             "POST",
-            "/v1/participants/applications",
+            "/v1/applications",
             json=body,
             auth=applicant_auth(key, self._clock),
         )
@@ -175,7 +175,7 @@ class HubClient:
         """An applicant's own record, signed with its key."""
         result: dict[str, Any] = await self.request(
             "GET",
-            f"/v1/participants/applications/{participant_id}",
+            f"/v1/applications/{participant_id}",
             auth=applicant_auth(key, self._clock),
         )
         return result

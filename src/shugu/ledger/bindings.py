@@ -103,8 +103,11 @@ BINDINGS: dict[str, Binding] = {
 }
 """Every event type recorded with HTTP-signature evidence."""
 
-APPLICATION = BINDINGS["identity.participant.applied"]
-"""The request a nested signed application (``payload.application``) must be."""
+APPLICATION = Binding(
+    "identity.participant.application", "POST", "/v1/applications", Signer.APPLICANT, ("actor",)
+)
+"""The request a nested signed application (``payload.application``) must be (applications
+moved here from ``/v1/participants/applications``, which the legacy ``applied`` entries name)."""
 
 LEGACY_TYPES = frozenset({"identity.participant.applied"})
 """Types the code no longer records but older ledgers hold: an application used to be an entry

@@ -64,9 +64,9 @@ def check_claim(
     `created` must lie within `window` seconds of `now`: an actor cannot backdate a claim.
 
     Raises:
-        InvalidInputError: the type is not under ``external.``, a field is malformed, or
-            `created` is outside the window.
-        AuthenticationError: the signature is not the actor's.
+        InvalidInputError: the type is not under ``external.``, or a field is malformed.
+        AuthenticationError: the signature is not the actor's, or `created` is outside the
+            window (a stale claim, refused like a stale request signature).
     """
     type_ = claim.get("type")
     if not isinstance(type_, str) or not type_.startswith(EXTERNAL_PREFIX):
@@ -85,7 +85,7 @@ def check_claim(
     ):
         raise InvalidInputError(N_("an external event needs subjects, payload and created"))
     if abs(created - now) > window:
-        raise InvalidInputError(
+        raise AuthenticationError(
             N_("the event was signed at {created}, more than {window} s from the hub's time"),
             created=created,
             window=window,

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from shugu.clock import Clock
 from shugu.db import Database
-from shugu.errors import InvalidInputError, NotFoundError, ShuguError
+from shugu.errors import AuthenticationError, InvalidInputError, NotFoundError, ShuguError
 from shugu.i18n import N_
 from shugu.keys import store as key_store
 from shugu.keys.purposes import LOG_KEY
@@ -263,7 +263,7 @@ class LedgerService:
         if size is None:
             return current
         if not 0 <= size <= current:
-            raise InvalidInputError(
+            raise NotFoundError(
                 N_("tree size {size} is beyond the ledger (size {current})"),
                 size=size,
                 current=current,
@@ -274,6 +274,12 @@ class LedgerService:
         """Prove entry `index` is in the tree of `size` (default: the current size)."""
         with self._db.session() as session:
             tree = self._tree_size(session, size)
+            if not 0 <= index < tree:
+                raise NotFoundError(
+                    N_("no entry at index {index} in the tree of size {size}"),
+                    index=index,
+                    size=tree,
+                )
             ranges = merkle.inclusion_ranges(index, tree)
             hashes = merkle.build_proof(
                 [(index, index + 1), (0, tree), *ranges], lambda w: store.get_nodes(session, w)
@@ -285,7 +291,7 @@ class LedgerService:
         with self._db.session() as session:
             tree = self._tree_size(session, new)
             if not 0 <= old <= tree:
-                raise InvalidInputError(
+                raise NotFoundError(
                     N_("no consistency proof from size {old} to size {new}"), old=old, new=tree
                 )
             ranges = merkle.consistency_ranges(old, tree)
@@ -363,7 +369,8 @@ class LedgerService:
 
         Raises:
             NotFoundError: no checkpoint of that size.
-            InvalidInputError: the line is not a valid cosignature by this witness's key.
+            InvalidNoteError: the line is malformed.
+            AuthenticationError: the line is not a cosignature by this witness's key.
         """
         verifier = Verifier(self.witness_name(witness_name), COSIGNATURE_V1, public_key)
         with self._db.session() as session:
@@ -375,7 +382,7 @@ class LedgerService:
             if (signature.name, signature.key_id) != (verifier.name, verifier.key_id) or not (
                 verifier.verify(text, signature.blob)
             ):
-                raise InvalidInputError(
+                raise AuthenticationError(
                     N_("the cosignature is not a valid signature by witness {name}"),
                     name=verifier.name,
                 )

@@ -12,8 +12,7 @@ from sqlalchemy import Connection, Select, and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from shugu.errors import ConflictError, UnavailableError
-from shugu.i18n import N_
+from shugu.db import conflict_of, unavailable
 from shugu.ledger.merkle import Node
 from shugu.ledger.models import CheckpointRow, CosignatureRow, EntryRow, NodeRow, StateRow
 
@@ -86,13 +85,9 @@ def _copy(
             for row in rows:
                 copy.write_row(row)
     except psycopg.errors.UniqueViolation as exc:
-        raise ConflictError(
-            N_("the change conflicts with existing data: {reason}"), reason=str(exc).strip()
-        ) from exc
+        raise conflict_of(exc) from exc
     except psycopg.OperationalError as exc:
-        raise UnavailableError(
-            N_("the database is unavailable: {reason}"), reason=str(exc)
-        ) from exc
+        raise unavailable(exc) from exc
 
 
 @functools.lru_cache(maxsize=256)

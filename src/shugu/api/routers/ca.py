@@ -30,7 +30,11 @@ async def ca_certificate(request: Request) -> CaInfo:
     return CaInfo(space=organisation_of(pem), certificate_pem=pem)
 
 
-@router.get("/crl", response_class=PlainTextResponse, responses={200: {"content": {PEM: {}}}})
+@router.get(
+    "/crl",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {PEM: {"schema": {"type": "string"}}}}},
+)
 async def crl(request: Request) -> PlainTextResponse:
     """The certificate revocation list (PEM), signed by the hub CA: signed again only after a
     revocation or half-way to its nextUpdate (24 h), never per request."""

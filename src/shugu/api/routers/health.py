@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from shugu import __version__
 from shugu.api.auth import hub_state
 from shugu.api.errors import problem
+from shugu.api.openapi import problems
 from shugu.db import head_revision, redact_url
 from shugu.errors import UnavailableError
 from shugu.i18n import N_
@@ -40,7 +41,7 @@ def health() -> Health:
     return Health(status="ok", version=__version__)
 
 
-@router.get("/ready", response_model=Readiness, responses={503: {"description": "Not ready"}})
+@router.get("/ready", response_model=Readiness, responses=problems(503))
 async def ready(request: Request) -> Response:
     """Readiness: the database answers and its schema is at this version's head."""
     db = hub_state(request).hub.db

@@ -6,25 +6,37 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.datastructures import URL
 
 from shugu.api.auth import hub_state, require, roles_doc
-from shugu.api.pagination import Page, decode_index_cursor, encode_index_cursor
-from shugu.errors import InvalidInputError
-from shugu.i18n import N_
+from shugu.api.openapi import pattern, problems
+from shugu.api.pagination import IndexCursor, Page, decode_index_cursor, encode_index_cursor
 from shugu.identity import Principal
 from shugu.ledger import Entry
 from shugu.ledger.claim import check_claim
+from shugu.ledger.models import EVENT_TYPE
 from shugu.ledger.service import MAX_INDEX, b64
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
 
 Anyone = Annotated[Principal, Depends(require())]
 Index = Annotated[int, Query(ge=0, le=MAX_INDEX)]
+PathIndex = Annotated[int, Path(ge=0, le=MAX_INDEX)]
 MAX_EXPORT = 100_000
+EXTERNAL_TYPE = "^external" + EVENT_TYPE.pattern.removeprefix("^[a-z][a-z0-9_]*")
+BASE64_SIGNATURE = r"^[A-Za-z0-9+/]{86}==$"
+"""The ledger checks types, claim signatures and cosignature lines itself, in the caller's
+language (400, or 401 for a signature that is not the caller's); the schema documents them."""
+MAX_JSON_INT = 2**53 - 1
+"""The largest integer a JSON body carries exactly (RFC 7493 I-JSON)."""
+COSIGNATURE_LINE = "^\u2014 [!-*,-~]+ [A-Za-z0-9+/]{102}==\n?$"
+MAX_APPEND = 5_000
+"""Events per append: as many small events as fit in the default 1 MiB body limit."""
+Subject = Annotated[str, Field(min_length=1, max_length=200)]
 NOTE = "text/plain; charset=utf-8"
 
 
@@ -80,17 +92,27 @@ class CheckpointOut(BaseModel):
 class ExternalEvent(BaseModel):
     """An external event, signed by the caller (see docs/ledger.md)."""
 
-    type: str = Field(max_length=100, examples=["external.inspection.completed"])
-    subjects: list[str] = Field(default_factory=list, max_length=50)
+    type: str = Field(
+        max_length=100,
+        json_schema_extra=pattern(EXTERNAL_TYPE),
+        examples=["external.inspection.completed"],
+    )
+    subjects: list[Subject] = Field(default_factory=list, max_length=50)
     payload: dict[str, Any] = Field(default_factory=dict)
-    created: int
-    signature: str = Field(max_length=200)
+    created: int = Field(
+        ge=0, le=MAX_JSON_INT, description="Unix seconds; within five minutes of the hub's time."
+    )
+    signature: str = Field(
+        max_length=200,
+        json_schema_extra=pattern(BASE64_SIGNATURE),
+        description="Ed25519 signature of the claim, standard base64.",
+    )
 
 
 class AppendIn(BaseModel):
     """One or more external events, appended all together or not at all."""
 
-    events: list[ExternalEvent] = Field(min_length=1, max_length=10_000)
+    events: list[ExternalEvent] = Field(min_length=1, max_length=MAX_APPEND)
 
 
 class AppendOut(BaseModel):
@@ -102,8 +124,12 @@ class AppendOut(BaseModel):
 class CosignatureIn(BaseModel):
     """A witness's cosignature line on the checkpoint of `size`."""
 
-    size: int = Field(ge=0, le=MAX_INDEX)
-    cosignature: str = Field(max_length=500)
+    size: int = Field(ge=0, le=MAX_JSON_INT)
+    cosignature: str = Field(
+        max_length=500,
+        json_schema_extra=pattern(COSIGNATURE_LINE),
+        description="A C2SP cosignature/v1 line: `— <witness name> <base64 of 76 bytes>`.",
+    )
 
 
 class CosignatureOut(BaseModel):
@@ -112,7 +138,7 @@ class CosignatureOut(BaseModel):
     witness_key: str
 
 
-@router.get("/checkpoint", response_class=PlainTextResponse)
+@router.get("/checkpoint", response_class=PlainTextResponse, responses=problems(404))
 async def checkpoint(request: Request, cosigned: bool = False) -> PlainTextResponse:
     """The newest signed checkpoint (C2SP tlog-checkpoint) with witness cosignatures."""
     ledger = hub_state(request).hub.ledger
@@ -127,7 +153,7 @@ def log_key(request: Request) -> LogKey:
     return LogKey(origin=ledger.origin, verifier_key=ledger.verifier().encode())
 
 
-@router.get("/proof/inclusion", response_model=InclusionOut)
+@router.get("/proof/inclusion", response_model=InclusionOut, responses=problems(404))
 async def inclusion(request: Request, index: Index, size: Index | None = None) -> InclusionOut:
     """Prove entry `index` is in the tree of `size` (default: the current tree)."""
     ledger = hub_state(request).hub.ledger
@@ -141,7 +167,7 @@ async def inclusion(request: Request, index: Index, size: Index | None = None) -
     )
 
 
-@router.get("/proof/consistency", response_model=ConsistencyOut)
+@router.get("/proof/consistency", response_model=ConsistencyOut, responses=problems(404))
 async def consistency(
     request: Request,
     from_size: Annotated[int, Query(alias="from", ge=0, le=MAX_INDEX)],
@@ -163,11 +189,11 @@ async def consistency(
 async def checkpoints(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: IndexCursor = None,
 ) -> Page[CheckpointOut]:
     """Every stored checkpoint, smallest size first."""
     ledger = hub_state(request).hub.ledger
-    after = decode_index_cursor(cursor) - 1 if cursor else -1
+    after = decode_index_cursor(cursor) - 1 if cursor is not None else -1
     rows = await run_in_threadpool(ledger.checkpoints, after, limit + 1)
     items = [CheckpointOut(size=s, note=n) for s, n in rows[:limit]]
     more = len(rows) > limit
@@ -181,7 +207,7 @@ async def entries(
     request: Request,
     viewer: Anyone,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    cursor: IndexCursor = None,
 ) -> Page[EntryOut]:
     """Entries in index order."""
     ledger = hub_state(request).hub.ledger
@@ -194,26 +220,56 @@ async def entries(
     )
 
 
-@router.get("/entries/{index}", response_model=EntryOut, openapi_extra=roles_doc())
-async def entry(request: Request, viewer: Anyone, index: int) -> EntryOut:
+@router.get(
+    "/entries/{index}", response_model=EntryOut, responses=problems(404), openapi_extra=roles_doc()
+)
+async def entry(request: Request, viewer: Anyone, index: PathIndex) -> EntryOut:
     """One entry."""
     ledger = hub_state(request).hub.ledger
     return EntryOut.of(await run_in_threadpool(ledger.entry, index))
 
 
-@router.get("/export", response_class=StreamingResponse, openapi_extra=roles_doc())
+EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {NOTE: {"schema": {"type": "string"}}},
+        "headers": {
+            "Link": {
+                "description": 'RFC 8288 `<...>; rel="next"`: the rest of a range longer than '
+                f"{MAX_EXPORT} entries.",
+                "schema": {"type": "string"},
+            }
+        },
+    }
+}
+
+
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses=EXPORT_RESPONSES,
+    openapi_extra=roles_doc(),
+)
 async def export(request: Request, viewer: Anyone, start: Index, end: Index) -> StreamingResponse:
-    """Entries ``start <= index < end`` as lines ``index TAB base64 leaf hash TAB entry``."""
-    if end < start or end - start > MAX_EXPORT:
-        raise InvalidInputError(
-            N_("export at most {limit} entries at a time, with start <= end"), limit=MAX_EXPORT
-        )
-    ledger = hub_state(request).hub.ledger
-    lines = ledger.export(start, end)
-    return StreamingResponse(iterate_in_threadpool(lines), media_type=NOTE)
+    """Entries ``start <= index < end`` as lines ``index TAB base64 leaf hash TAB entry``.
+
+    An empty range (``end <= start``) is an empty export. At most 100,000 entries come at a
+    time: the `Link` header of a longer range points at the rest."""
+    stop = min(end, start + MAX_EXPORT)
+    headers = {}
+    if stop < end:
+        rest = URL(str(request.url)).include_query_params(start=stop, end=end)
+        headers["Link"] = f'<{rest.path}?{rest.query}>; rel="next"'
+    lines = hub_state(request).hub.ledger.export(start, max(start, stop))
+    return StreamingResponse(iterate_in_threadpool(lines), media_type=NOTE, headers=headers)
 
 
-@router.post("/entries", status_code=201, response_model=AppendOut, openapi_extra=roles_doc())
+@router.post(
+    "/entries",
+    status_code=201,
+    response_model=AppendOut,
+    responses=problems(409),
+    openapi_extra=roles_doc(),
+)
 async def append(request: Request, actor: Anyone, body: AppendIn) -> AppendOut:
     """Record external events (a paper contract, an inspection), each signed by the caller."""
     hub = hub_state(request).hub
@@ -229,7 +285,11 @@ async def append(request: Request, actor: Anyone, body: AppendIn) -> AppendOut:
 
 
 @router.post(
-    "/cosignatures", status_code=201, response_model=CosignatureOut, openapi_extra=roles_doc()
+    "/cosignatures",
+    status_code=201,
+    response_model=CosignatureOut,
+    responses=problems(404, 409),
+    openapi_extra=roles_doc(),
 )
 async def cosign(request: Request, witness: Anyone, body: CosignatureIn) -> CosignatureOut:
     """Add the caller's witness cosignature to a checkpoint it verified."""

@@ -12,8 +12,9 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from shugu.api.address import limit_key
-from shugu.api.auth import client_address, hub_state, require, roles_doc, signed_request
+from shugu.api.auth import SIGNED, client_address, hub_state, require, roles_doc, signed_request
 from shugu.api.middleware import charge
+from shugu.api.openapi import pattern, problems
 from shugu.api.pagination import (
     Cursor,
     Limit,
@@ -34,8 +35,14 @@ from shugu.identity import (
     Principal,
     Role,
 )
+from shugu.identity.service import NAME
 
 router = APIRouter(prefix="/v1", tags=["participants"])
+
+PRINTABLE = r"^[^\x00-\x1f]*$"
+ED25519_BASE64 = r"^[A-Za-z0-9+/]{43}=$"
+"""What the identity service accepts; it checks them itself, with messages that say what is
+wrong in the caller's language (400), so the schema only documents them."""
 
 Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 Anyone = Annotated[Principal, Depends(require())]
@@ -44,10 +51,19 @@ Anyone = Annotated[Principal, Depends(require())]
 class ApplicationIn(BaseModel):
     """An application to join the space, signed with the key it registers."""
 
-    name: str = Field(max_length=64, examples=["hangzhou-pharma"])
-    display_name: str = Field(default="", max_length=200, examples=["杭州某制药有限公司"])
+    name: str = Field(max_length=64, json_schema_extra=pattern(NAME), examples=["hangzhou-pharma"])
+    display_name: str = Field(
+        default="",
+        max_length=200,
+        json_schema_extra=pattern(PRINTABLE),
+        examples=["杭州某制药有限公司"],
+    )
     roles: list[Role] = Field(min_length=1, max_length=len(Role))
-    public_key: str = Field(max_length=64, description="Ed25519 public key, standard base64.")
+    public_key: str = Field(
+        max_length=64,
+        json_schema_extra=pattern(ED25519_BASE64),
+        description="Ed25519 public key (32 bytes), standard base64.",
+    )
 
 
 class ParticipantOut(BaseModel):
@@ -128,9 +144,11 @@ def _public_key(text: str) -> bytes:
 
 
 @router.post(
-    "/participants/applications",
+    "/applications",
     status_code=201,
     response_model=ParticipantOut,
+    responses=problems(409),
+    dependencies=[SIGNED],
     openapi_extra={"x-shugu-roles": ["anyone, signed with the key it registers"]},
 )
 async def apply(request: Request, body: ApplicationIn) -> ParticipantOut:
@@ -150,8 +168,10 @@ async def apply(request: Request, body: ApplicationIn) -> ParticipantOut:
 
 
 @router.get(
-    "/participants/applications/{participant_id}",
+    "/applications/{participant_id}",
     response_model=ParticipantOut,
+    responses=problems(404),
+    dependencies=[SIGNED],
     openapi_extra={"x-shugu-roles": ["the applicant itself, signed with its key"]},
 )
 async def own_application(request: Request, participant_id: str) -> ParticipantOut:
@@ -193,7 +213,12 @@ async def me(request: Request, viewer: Anyone) -> ParticipantOut:
     return ParticipantOut.of(await run_in_threadpool(identity.get, viewer, viewer.participant_id))
 
 
-@router.get("/participants/{ref}", response_model=ParticipantOut, openapi_extra=roles_doc())
+@router.get(
+    "/participants/{ref}",
+    response_model=ParticipantOut,
+    responses=problems(404),
+    openapi_extra=roles_doc(),
+)
 async def show(request: Request, viewer: Anyone, ref: str) -> ParticipantOut:
     """One participant, by id or by name."""
     identity = hub_state(request).hub.identity
@@ -201,7 +226,10 @@ async def show(request: Request, viewer: Anyone, ref: str) -> ParticipantOut:
 
 
 @router.get(
-    "/participants/{ref}/certificate", response_model=CertificateOut, openapi_extra=roles_doc()
+    "/participants/{ref}/certificate",
+    response_model=CertificateOut,
+    responses=problems(404),
+    openapi_extra=roles_doc(),
 )
 async def certificate(request: Request, viewer: Anyone, ref: str) -> CertificateOut:
     """The newest certificate of a participant, by id or by name."""
@@ -236,6 +264,7 @@ async def certificates(
 @router.post(
     "/participants/{participant_id}/approve",
     response_model=ApprovalOut,
+    responses=problems(404, 409),
     openapi_extra=roles_doc(Role.OPERATOR),
 )
 async def approve(request: Request, actor: Operator, participant_id: str) -> ApprovalOut:
@@ -250,6 +279,7 @@ async def approve(request: Request, actor: Operator, participant_id: str) -> App
 @router.post(
     "/participants/{participant_id}/reject",
     response_model=ParticipantOut,
+    responses=problems(404, 409),
     openapi_extra=roles_doc(Role.OPERATOR),
 )
 async def reject(
@@ -265,6 +295,7 @@ async def reject(
 @router.post(
     "/participants/{participant_id}/revoke",
     response_model=ParticipantOut,
+    responses=problems(404, 409),
     openapi_extra=roles_doc(Role.OPERATOR),
 )
 async def revoke(

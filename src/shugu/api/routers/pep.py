@@ -13,11 +13,13 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from shugu.api.auth import hub_state, require, roles_doc
+from shugu.api.openapi import pattern, problems
 from shugu.errors import InvalidInputError
 from shugu.i18n import N_
 from shugu.identity import Principal, Role
 from shugu.pep.distributed import SessionKeyShare
 from shugu.pep.group import parse_hex
+from shugu.pep.policy import NAME
 from shugu.pep.sharing import SealedShare
 
 router = APIRouter(prefix="/v1/pep", tags=["pep"])
@@ -26,7 +28,14 @@ TRANSCRYPT_ROLES = (Role.HOLDER, Role.USER, Role.COMPUTE_PROVIDER, Role.CUSTODIA
 SESSION_KEY_ROLES = (Role.USER, Role.COMPUTE_PROVIDER, Role.CUSTODIAN)
 Transcriber = Annotated[Principal, Depends(require(*TRANSCRYPT_ROLES))]
 JobRunner = Annotated[Principal, Depends(require(*SESSION_KEY_ROLES))]
-Name = Field(min_length=1, max_length=200)
+Name = Field(min_length=1, max_length=200, json_schema_extra=pattern(NAME))
+CIPHERTEXTS = (
+    r"^(?:[A-Za-z0-9+/]{256})*(?:[A-Za-z0-9+/]{86}==|[A-Za-z0-9+/]{171}=)$"
+    r"|^(?:[A-Za-z0-9+/]{256})+$"
+)
+"""Standard base64 of one or more 64-byte ciphertexts (three of them are 256 characters).
+The PEP service checks names and batches itself, with messages in the caller's language (400);
+the schema documents the patterns."""
 
 
 class PublicKeyOut(BaseModel):
@@ -42,11 +51,16 @@ class TranscryptIn(BaseModel):
     """A batch under the global key, to move into a job's domain and session."""
 
     job: str = Name
-    domain_from: str | None = Field(default=None, min_length=1, max_length=200)
+    domain_from: str | None = Field(
+        default=None, min_length=1, max_length=200, json_schema_extra=pattern(NAME)
+    )
     """The holder's pseudonymisation domain; null for the global domain (hashed identifiers)."""
     domain_to: str = Name
     session: str = Name
-    ciphertexts: str = Field(description="Standard base64 of the packed 64-byte ciphertexts.")
+    ciphertexts: str = Field(
+        json_schema_extra=pattern(CIPHERTEXTS),
+        description="Standard base64 of the packed 64-byte ciphertexts.",
+    )
     shuffle: bool = True
     """Return the batch in a random order (false keeps rows aligned with other columns)."""
 
@@ -67,7 +81,9 @@ class SessionKeyIn(BaseModel):
 
     job: str = Name
     session: str = Name
-    recipient_key: str = Field(min_length=64, max_length=64)
+    recipient_key: str = Field(
+        min_length=64, max_length=64, json_schema_extra=pattern(r"^[0-9A-Fa-f]{64}$")
+    )
     """Hex of the job's one-time X25519 public key: every share comes sealed to it (RFC 9180
     HPKE), so that no share of a session key ever crosses the API in clear."""
 
@@ -105,7 +121,7 @@ def _share(share: SessionKeyShare | SealedShare) -> ShareOut:
     return ShareOut(transcryptor=share.transcryptor, sealed=base64.b64encode(share.sealed).decode())
 
 
-@router.get("/public-key", response_model=PublicKeyOut)
+@router.get("/public-key", response_model=PublicKeyOut, responses=problems(404, 409))
 async def public_key(request: Request) -> PublicKeyOut:
     """The global public key holders encrypt their pseudonyms to."""
     pep = hub_state(request).hub.pep
@@ -124,7 +140,7 @@ class ClientKeyOut(BaseModel):
     client_key: str
 
 
-@router.get("/client-key", response_model=ClientKeyOut)
+@router.get("/client-key", response_model=ClientKeyOut, responses=problems(409))
 async def client_key(request: Request) -> ClientKeyOut:
     """The key the hub signs its calls to transcryptor servers with (available before the PEP
     system is set up, so that the servers can be told to trust it first)."""
@@ -133,7 +149,10 @@ async def client_key(request: Request) -> ClientKeyOut:
 
 
 @router.post(
-    "/transcrypt", response_model=TranscryptOut, openapi_extra=roles_doc(*TRANSCRYPT_ROLES)
+    "/transcrypt",
+    response_model=TranscryptOut,
+    responses=problems(404, 409),
+    openapi_extra=roles_doc(*TRANSCRYPT_ROLES),
 )
 async def transcrypt(request: Request, caller: Transcriber, body: TranscryptIn) -> TranscryptOut:
     """Transcrypt a batch into the job's domain and session, if the caller is a submitter of the
@@ -164,7 +183,10 @@ async def transcrypt(request: Request, caller: Transcriber, body: TranscryptIn) 
 
 
 @router.post(
-    "/session-key", response_model=SessionKeyOut, openapi_extra=roles_doc(*SESSION_KEY_ROLES)
+    "/session-key",
+    response_model=SessionKeyOut,
+    responses=problems(404, 409),
+    openapi_extra=roles_doc(*SESSION_KEY_ROLES),
 )
 async def session_key(request: Request, caller: JobRunner, body: SessionKeyIn) -> SessionKeyOut:
     """Every transcryptor's share of the job session's key, if the caller is a key receiver of
