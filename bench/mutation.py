@@ -1,0 +1,81 @@
+"""Mutation scores of the Merkle tree and of the identifier validators, from mutmut's results.
+
+    make mutation                        # mutmut run (config in pyproject [tool.mutmut]), then this
+    uv run python -m bench.mutation      # the scores of the last run only
+
+Reads ``mutmut results --all true`` and prints, per module, the mutants killed (a test failed or
+timed out, as mutmut counts them), survived, and classified equivalent in `EQUIVALENT` (no test
+can tell them from the original; each with its reason). The score is killed / (all - equivalent);
+exits 1 when a module scores below `MINIMUM` or a mutant was not run.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import Counter, defaultdict
+
+MINIMUM = 97.0
+MODULES = {"merkle": "shugu.ledger.merkle.", "validators": "shugu.privacy._validators."}
+KILLED = {"killed", "timeout", "caught by type check", "segfault"}
+
+# Mutants that behave exactly like the original on every input, with the reason.
+EQUIVALENT: dict[str, str] = {}
+
+
+def results() -> dict[str, str]:
+    """Every mutant's name and status, as mutmut reports them."""
+    out = subprocess.run(
+        [sys.executable, "-m", "mutmut", "results", "--all", "true"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    pairs = (line.strip().rsplit(": ", 1) for line in out.splitlines() if ": " in line)
+    return dict(pair for pair in pairs if len(pair) == 2)
+
+
+def tally(statuses: dict[str, str]) -> dict[str, Counter[str]]:
+    """Per module: killed, survived, equivalent and any other status, counted."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for name, status in statuses.items():
+        module = next((m for m, prefix in MODULES.items() if name.startswith(prefix)), None)
+        if module is None:
+            continue
+        if name in EQUIVALENT:
+            kind = "equivalent"
+        elif status in KILLED:
+            kind = "timeout" if status == "timeout" else "killed"
+        else:
+            kind = status
+        counts[module][kind] += 1
+    return counts
+
+
+def main() -> int:
+    statuses = results()
+    counts = tally(statuses)
+    failed = False
+    print(
+        "| module | mutants | killed | of which timeouts | survived | equivalent | other | score |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for module in MODULES:
+        c = counts[module]
+        killed = c["killed"] + c["timeout"]
+        other = sum(c.values()) - killed - c["survived"] - c["equivalent"]
+        scored = sum(c.values()) - c["equivalent"]
+        score = 100.0 * killed / scored if scored else 0.0
+        failed |= score < MINIMUM or other > 0
+        print(
+            f"| {module} | {sum(c.values())} | {killed} | {c['timeout']} | {c['survived']} "
+            f"| {c['equivalent']} | {other} | {score:.1f} % |"
+        )
+    survivors = sorted(n for n, s in statuses.items() if s == "survived" and n not in EQUIVALENT)
+    for name in survivors:
+        print("survived:", name)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
