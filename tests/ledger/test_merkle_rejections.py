@@ -13,6 +13,7 @@ from shugu.ledger import merkle
 from shugu.ledger.merkle import (
     EMPTY_ROOT,
     HASH_SIZE,
+    CompactRange,
     InvalidProofError,
     Node,
     build_proof,
@@ -52,7 +53,8 @@ def test_build_proof_names_the_first_node_the_store_lacks() -> None:
         wanted.append(nodes)
         return {n: TABLE[n] for n in nodes if n not in {(1, 0), (0, 6)}}
 
-    with pytest.raises(InvalidProofError, match=r"lacks node \(0, 6\); it is incomplete") as info:
+    message = r"^the ledger store lacks node \(0, 6\); it is incomplete or damaged$"
+    with pytest.raises(InvalidProofError, match=message) as info:
         build_proof(ranges, lookup)
     assert info.value.params["node"] == (0, 6)  # the first missing in sorted order
     assert wanted == [[(0, 3), (0, 6), (1, 0), (1, 2)]]  # one lookup, sorted, no duplicates
@@ -119,6 +121,18 @@ def test_wrong_length_roots_are_refused_before_the_size_shortcuts(old: int, new:
         verify_consistency(old, new, old_root[:31], root_of(LEAVES[:new]), [])
     with pytest.raises(InvalidProofError, match="new root hash is 31 bytes"):
         verify_consistency(old, new, old_root, root_of(LEAVES[:new])[:31], [])
+
+
+@pytest.mark.parametrize(
+    ("size", "hashes"),
+    [(7, [OTHER] * 2), (7, [OTHER] * 4), (0, [OTHER]), (4, [OTHER[:31]]), (3, [OTHER, b""])],
+)
+def test_restore_refuses_a_frontier_that_does_not_fit_its_size(
+    size: int, hashes: list[bytes]
+) -> None:
+    message = r"^the stored ledger frontier does not match its size$"
+    with pytest.raises(InvalidProofError, match=message):
+        CompactRange.restore(size, hashes)
 
 
 # --- too long, too short, another root ------------------------------------------------------------
