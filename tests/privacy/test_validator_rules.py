@@ -28,6 +28,7 @@ from tests.privacy.test_detect import (
     id_check,
     luhn_digit,
     make_card,
+    make_iban,
     make_id,
     uscc_check,
 )
@@ -264,3 +265,14 @@ def test_the_invalid_examples_stay_invalid_with_foreign_digits() -> None:
     for label in DIGIT_LABELS:
         values = [v.translate(ARABIC_INDIC) for v in INVALID[label]]
         assert valid(label, *values) == [False] * len(values), label
+
+
+# --- ISO 13616 -------------------------------------------------------------------------------
+
+
+def test_iban_mod_97_covers_every_digit_of_a_long_letter_heavy_account() -> None:
+    long = make_iban("RU", "ABCDEFGHJKLMNPQRSTUVWXYZABCDE")  # 33 characters, 64 digits expanded
+    assert len(long) == 33
+    changed = [long[:-1] + c for c in "ABCDEFGHJK" if c != long[-1]]
+    near_start = long[:4] + "B" + long[5:]  # the first digits of the expanded number
+    assert valid(Label.IBAN, long, *changed, near_start) == [True] + [False] * (len(changed) + 1)
