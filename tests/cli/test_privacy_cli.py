@@ -119,6 +119,29 @@ def test_scan_reads_gbk_and_bom_files(tmp_path: Path) -> None:
             assert report["dataset"]["encoding"] in {"gbk", "gb18030"}
 
 
+ARABIC_INDIC_ID = "440305١٩٩٠٠٣071236"  # polars' \d matches ١٩٩٠٠٣; GB 11643 wants ASCII digits
+
+
+def test_scan_takes_a_resident_id_written_with_arabic_indic_digits(tmp_path: Path) -> None:
+    alone = tmp_path / "alone.csv"
+    alone.write_text(f"证件号\n{ARABIC_INDIC_ID}\n", encoding="utf-8")
+    column = ok_json(shugu(tmp_path / "none", "privacy", "scan", str(alone), "--json"))["columns"][
+        0
+    ]
+    assert (column["label"], column["rows_checked"], column["rows_valid"]) == (None, 1, 0)
+    ids = [_valid_id(f"110105{1950 + i}0101{i:03d}") for i in range(9)]
+    mixed = tmp_path / "mixed.csv"
+    mixed.write_text("证件号\n" + "\n".join([*ids, ARABIC_INDIC_ID]) + "\n", encoding="utf-8")
+    column = ok_json(shugu(tmp_path / "none", "privacy", "scan", str(mixed), "--json"))["columns"][
+        0
+    ]
+    assert (column["label"], column["rows_checked"], column["rows_valid"]) == (
+        "cn_resident_id",
+        10,
+        9,
+    )
+
+
 def test_free_text_identifiers_are_counted_not_labelled(tmp_path: Path) -> None:
     rows = [(*r[:5], f"请联系，电话1380013{i:04d}，谢谢", *r[6:]) for i, r in enumerate(_rows(40))]
     path = _write(tmp_path / "notes.csv", rows)

@@ -57,8 +57,7 @@ def perfect_nodes(start: int, end: int) -> list[Node]:
     """
     nodes: list[Node] = []
     while start < end:
-        size = end - start
-        level = size.bit_length() - 1 if size & (size - 1) == 0 else _split(size).bit_length() - 1
+        level = (end - start).bit_length() - 1  # the largest power of two that fits
         while start % (1 << level):
             level -= 1
         nodes.append((level, start >> level))
@@ -199,15 +198,34 @@ def _check_sizes(old: int, new: int) -> None:
         )
 
 
-def _check_hashes(*hashes: bytes) -> None:
-    if any(len(h) != HASH_SIZE for h in hashes):
-        raise InvalidProofError(N_("a hash in the proof is not {size} bytes"), size=HASH_SIZE)
+_LEAF_LENGTH = N_("the leaf hash is {length} bytes, not {size}")
+_ROOT_LENGTH = N_("the root hash is {length} bytes, not {size}")
+_OLD_ROOT_LENGTH = N_("the old root hash is {length} bytes, not {size}")
+_NEW_ROOT_LENGTH = N_("the new root hash is {length} bytes, not {size}")
+
+
+def _check_hash(value: bytes, message: str) -> None:
+    """Refuse a hash that is not `HASH_SIZE` bytes, with `message` naming which one it is."""
+    if len(value) != HASH_SIZE:
+        raise InvalidProofError(message, length=len(value), size=HASH_SIZE)
+
+
+def _check_proof(proof: Sequence[bytes]) -> None:
+    for number, value in enumerate(proof, start=1):
+        if len(value) != HASH_SIZE:
+            raise InvalidProofError(
+                N_("hash {number} of the proof is {length} bytes, not {size}"),
+                number=number,
+                length=len(value),
+                size=HASH_SIZE,
+            )
 
 
 def root_from_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> bytes:
     """The root an inclusion proof leads to (RFC 9162 §2.1.3.2)."""
     _check_index(index, size)
-    _check_hashes(leaf, *proof)
+    _check_hash(leaf, _LEAF_LENGTH)
+    _check_proof(proof)
     fn, sn, result = index, size - 1, leaf
     for sibling in proof:
         if sn == 0:
@@ -234,7 +252,7 @@ def verify_inclusion(
     Raises:
         InvalidProofError: it is not (or the inputs are malformed).
     """
-    _check_hashes(root)
+    _check_hash(root, _ROOT_LENGTH)
     if root_from_inclusion(leaf, index, size, proof) != root:
         raise InvalidProofError(
             N_("the inclusion proof of index {index} does not lead to the root of size {size}"),
@@ -255,7 +273,9 @@ def verify_consistency(
         InvalidProofError: it is not (or the inputs are malformed).
     """
     _check_sizes(old, new)
-    _check_hashes(old_root, new_root, *proof)
+    _check_hash(old_root, _OLD_ROOT_LENGTH)
+    _check_hash(new_root, _NEW_ROOT_LENGTH)
+    _check_proof(proof)
     if old == 0 and old_root != EMPTY_ROOT:
         raise InvalidProofError(N_("the root of the empty tree must be the hash of nothing"))
     if old == new:

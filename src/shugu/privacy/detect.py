@@ -53,7 +53,8 @@ for a label only when it passes the label's checks, not when it merely has the r
 Values are normalised first: cast to text (integral floats as integers, dates as ISO text),
 stripped (also full-width spaces, BOMs, zero-width spaces), full-width ASCII folded to
 half-width; empty strings and placeholders (``-``, ``N/A``, ``null``, ``无``, ``不详`` ...) count
-as missing.
+as missing. A digit is an ASCII ``0``-``9`` in every rule: digits of other scripts (``١٩٩٠``) make a
+value invalid. Validators take any text and never raise on a value.
 
 Decision rule of `ColumnDetector` (``n`` = non-missing values examined):
 
@@ -184,23 +185,23 @@ _B = r"(?-u:\b)"  # ASCII word boundary: Han characters count as non-word, so �
 # before the digits inside it, a date or an IP before a run of digits).
 _TEXT_TOKEN = "|".join(
     [
-        r"\d{4}年\d{1,2}月\d{1,2}日",
+        r"[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日",
         r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
-        rf"{_B}\d{{1,3}}(?:\.\d{{1,3}}){{3}}{_B}",
-        rf"{_B}\d{{4}}[-/.]\d{{1,2}}[-/.]\d{{1,2}}{_B}",
+        rf"{_B}[0-9]{{1,3}}(?:\.[0-9]{{1,3}}){{3}}{_B}",
+        rf"{_B}[0-9]{{4}}[-/.][0-9]{{1,2}}[-/.][0-9]{{1,2}}{_B}",
         rf"[{_PROVINCE_ABBR}][A-Z][·•・\- ]?[A-Z0-9]{{5,6}}",
-        rf"{_B}[A-Z]{{2}}\d{{2}}(?: ?[A-Z0-9]{{4}}){{2,7}}(?: ?[A-Z0-9]{{1,3}})?{_B}",
+        rf"{_B}[A-Z]{{2}}[0-9]{{2}}(?: ?[A-Z0-9]{{4}}){{2,7}}(?: ?[A-Z0-9]{{1,3}})?{_B}",
         rf"{_B}[0-9A-Z]{{18}}{_B}",
-        rf"{_B}(?:E[A-Z0-9]\d{{7}}|G\d{{8}}){_B}",
-        rf"{_B}\+?\d+(?:[ \-]\d+)*[Xx]?{_B}",
+        rf"{_B}(?:E[A-Z0-9][0-9]{{7}}|G[0-9]{{8}}){_B}",
+        rf"{_B}\+?[0-9]+(?:[ \-][0-9]+)*[Xx]?{_B}",
     ]
 )
 # Tokens by shape, and the labels tried on each shape, most specific first (a token counts once).
 _TEXT_KINDS: dict[str, tuple[pl.Expr, tuple[Label, ...]]] = {
     "email": (V.str.contains("@", literal=True), (Label.EMAIL,)),
     "plate": (V.str.contains(f"^[{_PROVINCE_ABBR}]"), (Label.CN_LICENSE_PLATE,)),
-    "date": (V.str.contains(r"年|^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}$"), (Label.DATE,)),
-    "ip": (V.str.contains(r"^\d{1,3}(?:\.\d{1,3}){3}$"), (Label.IP_ADDRESS,)),
+    "date": (V.str.contains(r"年|^[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}$"), (Label.DATE,)),
+    "ip": (V.str.contains(r"^[0-9]{1,3}(?:\.[0-9]{1,3}){3}$"), (Label.IP_ADDRESS,)),
     "code": (
         V.str.contains("[A-Za-z]"),
         (Label.CN_RESIDENT_ID, Label.CN_USCC, Label.IBAN, Label.PASSPORT),

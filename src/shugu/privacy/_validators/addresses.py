@@ -21,12 +21,12 @@ _CN_PROVINCES = (
 )
 _CN_STREET = (
     r"(?:路|街|大道|道|巷|弄|胡同|里|村|镇|乡|社区|小区|大厦|广场|花园|公寓|苑|庄|屯|组"
-    r"|\d+\s*(?:号|栋|幢|座|室|楼|单元|层)|[A-Za-z]座)"
+    r"|[0-9]+\s*(?:号|栋|幢|座|室|楼|单元|层)|[A-Za-z]座)"
 )
 _CN_STREET_NAME = r"\p{Han}(?:路|街|大道|道|巷|弄|胡同|里|村|镇|乡)"
-_CN_HOUSE = r"(?:\d+\s*(?:号|栋|幢|座|室|楼|单元|层)|[A-Za-z0-9]\s*座)"
+_CN_HOUSE = r"(?:[0-9]+\s*(?:号|栋|幢|座|室|楼|单元|层)|[A-Za-z0-9]\s*座)"
 _CN_NOT_ADDRESS = (
-    r"[。！？!?；;]|\d{7,}|(?:公司|集团|医院|学校|大学|中心|银行|委员会|研究所|店|厂)$"
+    r"[。！？!?；;]|[0-9]{7,}|(?:公司|集团|医院|学校|大学|中心|银行|委员会|研究所|店|厂)$"
 )
 
 
@@ -36,7 +36,7 @@ def _en_address() -> str:
     suffix = "|".join([*words, *(w.upper() for w in words)])
     unit = r"(?:(?:apt|apartment|suite|ste|unit|flat|room|rm)\.?\s*#?\w+,?\s+)?"
     return (
-        rf"^(?i:{unit})(?:No\.?\s*)?\d{{1,6}}[A-Za-z]?(?:-\d{{1,5}})?,?\s+"
+        rf"^(?i:{unit})(?:No\.?\s*)?[0-9]{{1,6}}[A-Za-z]?(?:-[0-9]{{1,5}})?,?\s+"
         rf"(?:[A-Z0-9][\w.'’-]*\s+){{0,5}}(?:{suffix})\.?(?:$|[\s,])"
     )
 
@@ -46,20 +46,21 @@ def _en_street_part() -> str:
     """A part (line or comma-separated) naming a street: words ending in a street suffix."""
     words = "|".join(sorted(ref.street_suffixes(), key=len, reverse=True))
     return (
-        r"(?:^|[\n,]\s*)(?:\d{1,6}[A-Za-z]?\s+)?\p{Lu}[\p{L}'’.-]*(?:\s+\p{L}[\p{L}'’.-]*){0,3}"
+        r"(?:^|[\n,]\s*)(?:[0-9]{1,6}[A-Za-z]?\s+)?\p{Lu}[\p{L}'’.-]*(?:\s+\p{L}[\p{L}'’.-]*){0,3}"
         rf"\s+(?i:{words})\.?(?:$|[\s,])"
     )
 
 
 _POSTCODE_END = (
-    r"(?:(?-u:\b)[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|(?-u:\b)[A-Z]{2}\s+\d{5}(?:-\d{4})?"
-    r"|(?:^|[\n,]\s*)\d{4,5}\s+\p{Lu}[\p{L}.' -]+)$"
+    r"(?:(?-u:\b)[A-Z]{1,2}[0-9][A-Z0-9]?\s*[0-9][A-Z]{2}|(?-u:\b)[A-Z]{2}\s+[0-9]{5}(?:-[0-9]{4})?"
+    r"|(?:^|[\n,]\s*)[0-9]{4,5}\s+\p{Lu}[\p{L}.' -]+)$"
 )
 _EN_OTHER_ADDRESS = (
-    r"^(?:(?i:p\.?\s*o\.?\s*box|post office box)\s+\d+"
-    r"|(?:PSC|Unit|USNS|USS|USCGC|CMR)\s+\w.*(?-u:\b)(?:APO|FPO|DPO)\s+A[AEP]\s+\d{5}"
+    r"^(?:(?i:p\.?\s*o\.?\s*box|post office box)\s+[0-9]+"
+    r"|(?:PSC|Unit|USNS|USS|USCGC|CMR)\s+\w.*(?-u:\b)(?:APO|FPO|DPO)\s+A[AEP]\s+[0-9]{5}"
     r"|(?i:[\p{L}.' -]+(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|straat|laan|gatan"
-    r"|vägen|vej|via|viale|calle|rue|avenida|rua))\s+\d+[a-zA-Z]?(?:[-/]\d+[a-zA-Z]?)?(?:$|[\s,]))"
+    r"|vägen|vej|via|viale|calle|rue|avenida|rua))"
+    r"\s+[0-9]+[a-zA-Z]?(?:[-/][0-9]+[a-zA-Z]?)?(?:$|[\s,]))"
 )
 
 

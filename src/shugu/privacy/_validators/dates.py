@@ -16,23 +16,29 @@ from shugu.privacy._validators.base import (
 )
 
 _TIME = (
-    r"(?:(?:[T\s]+|\s*)\d{1,2}(?::\d{2}|时|点)(?::\d{2}|\d{1,2}分)?(?:[.,]\d{1,9}|\d{1,2}秒)?"
-    r"\s*(?:[AaPp]\.?[Mm]\.?)?\s*(?:Z|[+-]\d{2}:?\d{2}|UTC|GMT)?)?$"
+    r"(?:(?:[T\s]+|\s*)[0-9]{1,2}(?::[0-9]{2}|时|点)(?::[0-9]{2}|[0-9]{1,2}分)?"
+    r"(?:[.,][0-9]{1,9}|[0-9]{1,2}秒)?"
+    r"\s*(?:[AaPp]\.?[Mm]\.?)?\s*(?:Z|[+-][0-9]{2}:?[0-9]{2}|UTC|GMT)?)?$"
 )
 # (pattern, group numbers of year, month, day, form); "swap": day and month may be either way.
 _DATE_FORMS: tuple[tuple[str, tuple[int, int, int], str], ...] = (
-    (rf"^(\d{{4}})[-/.](\d{{1,2}})[-/.](\d{{1,2}}){_TIME}", (1, 2, 3), "digits"),
-    (r"^(\d{4})(\d{2})(\d{2})$", (1, 2, 3), "digits"),
-    (rf"^(\d{{4}})\s*年\s*(\d{{1,2}})\s*月\s*(\d{{1,2}})\s*[日号]?{_TIME}", (1, 2, 3), "digits"),
-    (rf"^(\d{{1,2}})[-/.](\d{{1,2}})[-/.](\d{{4}}){_TIME}", (3, 2, 1), "swap"),
+    (rf"^([0-9]{{4}})[-/.]([0-9]{{1,2}})[-/.]([0-9]{{1,2}}){_TIME}", (1, 2, 3), "digits"),
+    (r"^([0-9]{4})([0-9]{2})([0-9]{2})$", (1, 2, 3), "digits"),
     (
-        rf"(?i)^(\d{{1,2}})(?:st|nd|rd|th)?[\s-]+({_MONTHS})[a-z]*\.?,?[\s-]+(\d{{4}}){_TIME}",
+        rf"^([0-9]{{4}})\s*年\s*([0-9]{{1,2}})\s*月\s*([0-9]{{1,2}})\s*[日号]?{_TIME}",
+        (1, 2, 3),
+        "digits",
+    ),
+    (rf"^([0-9]{{1,2}})[-/.]([0-9]{{1,2}})[-/.]([0-9]{{4}}){_TIME}", (3, 2, 1), "swap"),
+    (
+        rf"(?i)^([0-9]{{1,2}})(?:st|nd|rd|th)?[\s-]+({_MONTHS})[a-z]*\.?,?[\s-]+"
+        rf"([0-9]{{4}}){_TIME}",
         (3, 2, 1),
         "words",
     ),
     (
-        rf"(?i)^(?:[a-z]{{3,9}},?\s+)?({_MONTHS})[a-z]*\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+"
-        rf"(\d{{4}}){_TIME}",
+        rf"(?i)^(?:[a-z]{{3,9}},?\s+)?({_MONTHS})[a-z]*\.?\s+([0-9]{{1,2}})(?:st|nd|rd|th)?,?\s+"
+        rf"([0-9]{{4}}){_TIME}",
         (3, 1, 2),
         "words",
     ),
@@ -52,8 +58,8 @@ def _date_form(t: pl.Series, pattern: str, order: tuple[int, int, int], form: st
 
 def _date_fixed(t: pl.Series) -> pl.Series:
     """Dates in the fixed-width forms YYYY-MM-DD (also / and .) and YYYYMMDD, by slicing."""
-    dashed = V.str.contains(r"^\d{4}[-/.]\d\d[-/.]\d\d$")
-    plain = V.str.contains(r"^\d{8}$")
+    dashed = V.str.contains(r"^[0-9]{4}[-/.][0-9][0-9][-/.][0-9][0-9]$")
+    plain = V.str.contains(r"^[0-9]{8}$")
     parts = {
         "y": V.str.slice(0, 4).cast(pl.Int32, strict=False),
         "m": pl.when(dashed).then(V.str.slice(5, 2)).otherwise(V.str.slice(4, 2)),
@@ -65,7 +71,9 @@ def _date_fixed(t: pl.Series) -> pl.Series:
 
 
 def _check_date(s: pl.Series) -> tuple[pl.Series, None]:
-    mask, t = _gate(s, V.str.contains(r"^(?:\d|[A-Za-z]{3})") & V.str.len_bytes().is_between(8, 40))
+    mask, t = _gate(
+        s, V.str.contains(r"^(?:[0-9]|[A-Za-z]{3})") & V.str.len_bytes().is_between(8, 40)
+    )
     if t.is_empty():
         return mask, None
     ok = _expand(mask, _date_fixed(t))

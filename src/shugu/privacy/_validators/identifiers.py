@@ -26,12 +26,15 @@ _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
 def _check_resident_id(s: pl.Series) -> tuple[pl.Series, None]:
     """GB 11643 on 18 digits (15-digit 1989 numbers: province and date only)."""
-    mask, t = _gate(s, V.str.contains(r"^(?:\d{6}[\s-]?\d{8}[\s-]?\d{3}[\dXx]|\d{15})$"))
+    mask, t = _gate(
+        s, V.str.contains(r"^(?:[0-9]{6}[\s-]?[0-9]{8}[\s-]?[0-9]{3}[0-9Xx]|[0-9]{15})$")
+    )
     if t.is_empty():
         return mask, None
     t = t.str.replace_all(r"[\s-]", "")  # 110105 19491231 002X as printed on forms
     long = V.str.len_bytes() == 18
-    day = pl.when(long).then(V.str.slice(6, 8)).otherwise(V.str.slice(6, 6)).cast(pl.Int32)
+    digits = pl.when(long).then(V.str.slice(6, 8)).otherwise(V.str.slice(6, 6))
+    day = digits.cast(pl.Int32, strict=False)
     last = V.str.slice(17, 1).str.to_uppercase()
     today = int(f"{dt.date.today():%Y%m%d}")
     first = {
@@ -50,9 +53,10 @@ def _check_resident_id(s: pl.Series) -> tuple[pl.Series, None]:
 
 
 _IIN = (
-    r"^(?:4\d{12}(?:\d{3}){0,2}|5[1-5]\d{14}|2(?:22[1-9]|2[3-9]\d|[3-6]\d\d|7[01]\d|720)\d{12}"
-    r"|3[47]\d{13}|35\d{14,17}|(?:1800|2131)\d{11}|3(?:0[0-5]|[68]\d)\d{11,16}"
-    r"|(?:5[06-8]|6\d)\d{10,17}|9\d{15,18})$"
+    r"^(?:4[0-9]{12}(?:[0-9]{3}){0,2}|5[1-5][0-9]{14}"
+    r"|2(?:22[1-9]|2[3-9][0-9]|[3-6][0-9][0-9]|7[01][0-9]|720)[0-9]{12}"
+    r"|3[47][0-9]{13}|35[0-9]{14,17}|(?:1800|2131)[0-9]{11}|3(?:0[0-5]|[68][0-9])[0-9]{11,16}"
+    r"|(?:5[06-8]|6[0-9])[0-9]{10,17}|9[0-9]{15,18})$"
 )
 
 
@@ -66,7 +70,7 @@ def _luhn(n: pl.Expr) -> pl.Expr:
 
 
 def _check_bank_card(s: pl.Series) -> tuple[pl.Series, None]:
-    mask, t = _gate(s, V.str.contains(r"^\d[\d\s-]{10,24}\d$"))
+    mask, t = _gate(s, V.str.contains(r"^[0-9][0-9\s-]{10,24}[0-9]$"))
     if t.is_empty():
         return mask, None
     digits = V.str.replace_all(r"[\s-]", "")
@@ -79,7 +83,7 @@ def _check_bank_card(s: pl.Series) -> tuple[pl.Series, None]:
 
 
 _USCC_WEIGHTS = (*(pow(3, i, 31) for i in range(17)), 1)
-_USCC = r"(?i)^[1-9ANY][1-9]\d{6}[0-9A-HJ-NP-RTUW-Y]{10}$"
+_USCC = r"(?i)^[1-9ANY][1-9][0-9]{6}[0-9A-HJ-NP-RTUW-Y]{10}$"
 
 
 def _check_uscc(s: pl.Series) -> tuple[pl.Series, None]:
@@ -92,11 +96,11 @@ def _check_uscc(s: pl.Series) -> tuple[pl.Series, None]:
     return _expand(mask, _staged(t, [upper], total % 31 == 0)[0]), None  # GB 32100 MOD 31
 
 
-_PASSPORT = r"^(?:E[0-9A-HJ-NP-Z]\d{7}|G\d{8}|[DSP]E\d{7}|K\d{8})$"
+_PASSPORT = r"^(?:E[0-9A-HJ-NP-Z][0-9]{7}|G[0-9]{8}|[DSP]E[0-9]{7}|K[0-9]{8})$"
 
 
 def _check_passport(s: pl.Series) -> tuple[pl.Series, pl.Series]:
-    mask, t = _gate(s, V.str.contains(r"(?i)^(?:[A-Z]{1,2}\d{6,8}|\d{9})$"))
+    mask, t = _gate(s, V.str.contains(r"(?i)^(?:[A-Z]{1,2}[0-9]{6,8}|[0-9]{9})$"))
     if t.is_empty():
         return mask, mask
     sure, maybe = _apply(t, V.str.to_uppercase().str.contains(_PASSPORT), pl.lit(True))
@@ -113,7 +117,7 @@ def _check_email(s: pl.Series) -> tuple[pl.Series, None]:
     return _apply(s, V.str.contains(_EMAIL).fill_null(False) & (V.str.len_bytes() <= 254))[0], None
 
 
-_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
 _H = r"[0-9A-Fa-f]{1,4}"
 _IPV6 = (
@@ -123,12 +127,12 @@ _IPV6 = (
     rf"|{_H}:(?::{_H}){{1,6}}|:(?:(?::{_H}){{1,7}}|:)"
     rf"|(?:{_H}:){{6}}{_IPV4}|::(?:[fF]{{4}}:)?{_IPV4}|(?:{_H}:){{1,5}}:{_IPV4})"
 )
-_IP = rf"^(?:{_IPV4}(?:/(?:3[0-2]|[12]?\d))?|{_IPV6}(?:%[0-9A-Za-z]+)?(?:/\d{{1,3}})?)$"
+_IP = rf"^(?:{_IPV4}(?:/(?:3[0-2]|[12]?[0-9]))?|{_IPV6}(?:%[0-9A-Za-z]+)?(?:/[0-9]{{1,3}})?)$"
 
 
 def _check_ip(s: pl.Series) -> tuple[pl.Series, pl.Series]:
     """IPv4 and IPv6; dotted quads of single digits ("1.2.0.4") look like versions: maybe."""
-    small = V.str.contains(r"^\d\.\d\.\d\.\d$")
+    small = V.str.contains(r"^[0-9]\.[0-9]\.[0-9]\.[0-9]$")
     ok = V.str.contains(_IP).fill_null(False)
     sure, maybe = _apply(s, ok & ~small, ok & small.fill_null(False))
     return sure, maybe
@@ -138,7 +142,7 @@ _PROVINCE_ABBR = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋�
 _L = "A-HJ-NP-Z"
 _PLATE = (
     rf"^[{_PROVINCE_ABBR}][{_L}](?:[{_L}0-9]{{4}}[{_L}0-9挂学警港澳领试超]"
-    rf"|[A-HJK][{_L}0-9]\d{{4}}|\d{{5}}[A-HJK])$"
+    rf"|[A-HJK][{_L}0-9][0-9]{{4}}|[0-9]{{5}}[A-HJK])$"
 )
 
 
@@ -150,11 +154,11 @@ def _check_plate(s: pl.Series) -> tuple[pl.Series, None]:
     return _expand(mask, _apply(t, plate.str.contains(_PLATE))[0]), None
 
 
-_ICD10 = r"^[A-Z]\d{2}(?:\.\d[0-9A-Z]{0,3}(?:X\d{3})?)?[+*†]?$"
+_ICD10 = r"^[A-Z][0-9]{2}(?:\.[0-9][0-9A-Z]{0,3}(?:X[0-9]{3})?)?[+*†]?$"
 
 
 def _check_icd10(s: pl.Series) -> tuple[pl.Series, pl.Series]:
-    mask, t = _gate(s, V.str.contains(r"^[A-Za-z]\d\d") & (V.str.len_bytes() <= 16))
+    mask, t = _gate(s, V.str.contains(r"^[A-Za-z][0-9][0-9]") & (V.str.len_bytes() <= 16))
     if t.is_empty():
         return mask, mask
     upper = V.str.to_uppercase()
@@ -177,14 +181,14 @@ def _mod97(digits: pl.Expr) -> pl.Expr:
 
 
 def _check_iban(s: pl.Series) -> tuple[pl.Series, None]:
-    gate = V.str.contains(r"^[A-Za-z]{2}\d{2}[A-Za-z0-9 -]{11,44}$")
+    gate = V.str.contains(r"^[A-Za-z]{2}[0-9]{2}[A-Za-z0-9 -]{11,44}$")
     mask, t = _gate(s, gate)
     if t.is_empty():
         return mask, None
     iban = C("iban")
     stage1 = {"iban": V.str.replace_all(r"[\s-]", "").str.to_uppercase()}
     stage2 = {
-        "shape": iban.str.contains(r"^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$"),
+        "shape": iban.str.contains(r"^[A-Z]{2}[0-9]{2}[A-Z0-9]{11,30}$"),
         "length": _lookup(iban.str.slice(0, 2), "iban_length", 0, pl.UInt32)
         == iban.str.len_bytes(),
         "digits": (iban.str.slice(4) + iban.str.slice(0, 4))

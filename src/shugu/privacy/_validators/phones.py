@@ -16,11 +16,14 @@ from shugu.privacy._validators.base import (
 
 
 def _check_mobile(s: pl.Series) -> tuple[pl.Series, None]:
-    mask, t = _gate(s, V.str.contains(r"^[+(（]*\d[\d\s\-()（）]{9,22}$"))
+    mask, t = _gate(s, V.str.contains(r"^[+(（]*[0-9][0-9\s\-()（）]{9,22}$"))
     if t.is_empty():
         return mask, None
     digits = {"d": V.str.replace_all(r"[\s\-()（）]", "")}
-    number = {"n": C("d").str.tail(11), "shape": C("d").str.contains(r"^(?:\+86|0086|86)?1\d{10}$")}
+    number = {
+        "n": C("d").str.tail(11),
+        "shape": C("d").str.contains(r"^(?:\+86|0086|86)?1[0-9]{10}$"),
+    }
     tables = _tables()
     prefix = C("n").str.slice(0, 3).is_in(tables["mobile3"]) | C("n").str.slice(0, 4).is_in(
         tables["mobile4"]
@@ -28,15 +31,17 @@ def _check_mobile(s: pl.Series) -> tuple[pl.Series, None]:
     return _expand(mask, _staged(t, [digits, number], C("shape") & prefix)[0]), None
 
 
-_EXTENSION = r"(?i)\s*(?:-|#|转|ext\.?|x)\s*\d{1,6}$"
+_EXTENSION = r"(?i)\s*(?:-|#|转|ext\.?|x)\s*[0-9]{1,6}$"
 
 
 def _landline_expr(digits: pl.Expr) -> pl.Expr:
     """Area code (2 or 3 digits after the trunk 0, +86 or 0086 allowed) and local number."""
     tables = _tables()
     number = digits.str.replace(r"^(?:\+|00)860?", "0")
-    two = number.str.contains(r"^0\d{2}[2-9]\d{7}$") & number.str.slice(1, 2).is_in(tables["area2"])
-    three = number.str.contains(r"^0\d{3}[2-9]\d{6,7}$") & number.str.slice(1, 3).is_in(
+    two = number.str.contains(r"^0[0-9]{2}[2-9][0-9]{7}$") & number.str.slice(1, 2).is_in(
+        tables["area2"]
+    )
+    three = number.str.contains(r"^0[0-9]{3}[2-9][0-9]{6,7}$") & number.str.slice(1, 3).is_in(
         tables["area3"]
     )
     return (two | three).fill_null(False)
@@ -56,36 +61,38 @@ def _check_landline(s: pl.Series) -> tuple[pl.Series, None]:
     return _expand(mask, ok), None
 
 
-_PHONE_EXTENSION = r"(?i)\s*(?:x|ext\.?|#|转)\s*\d{1,6}$"
-_NANP_NATIONAL = r"^\(?[2-9]\d{2}\)?[\s.-]?[2-9]\d{2}[\s.-]\d{4}$"
-_TRUNK_NATIONAL = r"^(?:\(0\d{2,5}\)|0\d{2,5})[\s-]?\d{3,8}(?:[\s-]\d{2,6})?$"
+_PHONE_EXTENSION = r"(?i)\s*(?:x|ext\.?|#|转)\s*[0-9]{1,6}$"
+_NANP_NATIONAL = r"^\(?[2-9][0-9]{2}\)?[\s.-]?[2-9][0-9]{2}[\s.-][0-9]{4}$"
+_TRUNK_NATIONAL = r"^(?:\(0[0-9]{2,5}\)|0[0-9]{2,5})[\s-]?[0-9]{3,8}(?:[\s-][0-9]{2,6})?$"
 
 
 def _check_e164(s: pl.Series) -> tuple[pl.Series, pl.Series]:
     """E.164 with + (or 00 and separators), NANP and trunk-0 national forms with separators;
     bare national digits are maybe values; Chinese landlines are left to cn_landline."""
-    mask, t = _gate(s, V.str.contains(r"^[+(\d][\d\s\-().+/xXet#转]{6,40}$"))
+    mask, t = _gate(s, V.str.contains(r"^[+(0-9][0-9\s\-().+/xXet#转]{6,40}$"))
     if t.is_empty():
         return mask, mask
     core, number, e164 = C("core"), C("number"), C("e164")
     stage1 = {"core": V.str.replace(_PHONE_EXTENSION, "")}
     stage2 = {"number": core.str.replace_all(r"[\s\-().]", "")}
-    double_zero = number.str.starts_with("00") & core.str.contains(r"^00\d{1,3}[\s(-]")
+    double_zero = number.str.starts_with("00") & core.str.contains(r"^00[0-9]{1,3}[\s(-]")
     stage3 = {
         "e164": pl.when(double_zero).then(pl.lit("+") + number.str.slice(2)).otherwise(number)
     }
     codes = _tables()["calling"]
     known = e164.str.slice(1, 1).is_in(codes) | e164.str.slice(1, 2).is_in(codes)
     known = known | e164.str.slice(1, 3).is_in(codes)
-    shape = e164.str.contains(r"^\+[1-9]\d{7,14}$")
-    nanp = ~e164.str.starts_with("+1") | e164.str.contains(r"^\+1[2-9]\d{2}[2-9]\d{6}$")
-    china = ~e164.str.starts_with("+86") | e164.str.contains(r"^\+86(?:1[3-9]\d{9}|[2-9]\d{8,10})$")
+    shape = e164.str.contains(r"^\+[1-9][0-9]{7,14}$")
+    nanp = ~e164.str.starts_with("+1") | e164.str.contains(r"^\+1[2-9][0-9]{2}[2-9][0-9]{6}$")
+    china = ~e164.str.starts_with("+86") | e164.str.contains(
+        r"^\+86(?:1[3-9][0-9]{9}|[2-9][0-9]{8,10})$"
+    )
     sure = (shape & known & nanp & china) | core.str.contains(_NANP_NATIONAL)
     trunk = core.str.contains(_TRUNK_NATIONAL) & number.str.len_bytes().is_between(9, 12)
     stage4 = {
         "sure": sure.fill_null(False),
         "separated": core.str.contains(r"[\s\-().]"),
-        "national": (number.str.contains(r"^[2-9]\d{2}[2-9]\d{6}$") | trunk).fill_null(False),
+        "national": (number.str.contains(r"^[2-9][0-9]{2}[2-9][0-9]{6}$") | trunk).fill_null(False),
     }
     national = C("national") & ~C("sure")
     result = _staged(t, [stage1, stage2, stage3, stage4], C("sure"), national, C("separated"))
