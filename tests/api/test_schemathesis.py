@@ -52,6 +52,7 @@ class SignatureAuth(requests.auth.AuthBase):
             self.member.key,
             key_id=self.member.participant_id,
             method=request.method or "GET",
+            authority=urlsplit(request.url or "").netloc.lower(),
             path=path,
             query=query,
             body=body.encode() if isinstance(body, str) else body,
@@ -70,7 +71,14 @@ class FuzzSpace:
             home=tmp_path / "home",
             database_url=f"sqlite:///{tmp_path / 'hub.db'}",
             secret_key=KeyEncryptionKey.generate().to_text(),
-            rate_limit=RateLimit(per_minute=1_000_000, burst=1_000_000),
+            rate_limit=RateLimit(
+                per_minute=1_000_000,
+                burst=1_000_000,
+                address_per_minute=1_000_000,
+                address_burst=1_000_000,
+                applications_per_hour=1_000_000,
+            ),
+            authority=["testserver"],  # schemathesis's in-process base URL
             log_json=True,
         )
         self.hub = Hub.open(self.settings, self.clock)
@@ -89,6 +97,7 @@ def fuzz_space(tmp_path: Path) -> Iterator[FuzzSpace]:
     space = FuzzSpace(tmp_path)
     yield space
     asgi.shutdown_lifespans()
+    space.hub.close()
 
 
 def _config() -> schemathesis.Config:

@@ -17,6 +17,7 @@ from shugu.api.middleware import charge
 from shugu.api.openapi import pattern, problems
 from shugu.api.pagination import (
     Cursor,
+    IndexCursor,
     Limit,
     Page,
     decode_cursor,
@@ -242,10 +243,11 @@ async def certificate(request: Request, viewer: Anyone, ref: str) -> Certificate
 @router.get(
     "/participants/{ref}/certificates",
     response_model=Page[CertificateOut],
+    responses=problems(404),
     openapi_extra=roles_doc(),
 )
 async def certificates(
-    request: Request, viewer: Anyone, ref: str, limit: Limit = 50, cursor: Cursor = None
+    request: Request, viewer: Anyone, ref: str, limit: Limit = 50, cursor: IndexCursor = None
 ) -> Page[CertificateOut]:
     """Every certificate issued to a participant, oldest first, revoked and expired ones too (an
     auditor checks past signatures with the certificate valid at the time)."""
