@@ -99,17 +99,18 @@ class KeyLock:
         if self._connection is not None:
             connection, self._connection = self._connection, None
             unlock = "pg_advisory_unlock" if self._exclusive else "pg_advisory_unlock_shared"
-            try:  # a pooled connection outlives this holding: unlock explicitly
+            try:
                 connection.execute(text(f"SELECT {unlock}(:key)"), {"key": ADVISORY_KEY})
                 connection.commit()
-            except Exception:  # the session is gone, and its locks with it
-                connection.invalidate()
+            except Exception:  # noqa: S110 - the session is gone, and its locks with it
+                pass
             finally:
-                connection.close()
+                connection.close()  # detached: this closes the session itself
 
 
 def _advisory(db: Database, *, exclusive: bool) -> Connection:
     connection = db.engine.connect()
+    connection.detach()  # its own session, closed (never pooled) on release: the locks go with it
     try:
         if exclusive:
             held = connection.execute(
