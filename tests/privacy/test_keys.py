@@ -194,5 +194,5 @@ def test_create_refuses_to_replace_a_key(tmp_path: Path, kek: KeyEncryptionKey) 
 def test_an_existing_key_is_never_replaced(tmp_path: Path, kek: KeyEncryptionKey) -> None:
     store = KeyStore(tmp_path, kek)
     original = store.get_or_create("h")
-    assert store._create(tmp_path / "h.json", PseudonymKey.generate(holder="h")) is False
+    assert store._create(tmp_path / "h.json", PseudonymKey.generate(holder="h"), "h") is False
     assert store.get("h") == original

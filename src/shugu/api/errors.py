@@ -10,8 +10,8 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -93,16 +93,14 @@ def problem(
     return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
-async def _on_shugu_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, ShuguError)
+async def _on_shugu_error(request: Request, exc: ShuguError) -> JSONResponse:
     status = status_for(exc)
     if status >= 500:
         log.error("request.failed", extra={"fields": {"code": exc.code, "path": request.url.path}})
     return problem(request, status, exc)
 
 
-async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, RequestValidationError)
+async def _on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = list(exc.errors())
     if any(e.get("type") == "json_invalid" for e in errors):
         return problem(request, 400, InvalidInputError(N_("the request body is not valid JSON")))
@@ -115,8 +113,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     return problem(request, 422, error, errors=fields)
 
 
-async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, StarletteHTTPException)
+async def _on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     if exc.status_code == 404:
         error: ShuguError = NotFoundError(N_("no such endpoint: {path}"), path=request.url.path)
     elif exc.status_code == 400:
@@ -159,9 +156,26 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     return problem(request, 500, ShuguError(N_("internal error; the hub log has the details")))
 
 
+_Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+_E = TypeVar("_E", bound=Exception)
+
+
+def _only(kind: type[_E], handler: Callable[[Request, _E], Awaitable[JSONResponse]]) -> _Handler:
+    """`handler` as Starlette takes it (any exception); anything but a `kind` is re-raised."""
+
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        if not isinstance(exc, kind):
+            raise exc
+        return await handler(request, exc)
+
+    return handle
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every failure into problem+json."""
-    app.add_exception_handler(ShuguError, _on_shugu_error)
-    app.add_exception_handler(RequestValidationError, _on_validation_error)
-    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(ShuguError, _only(ShuguError, _on_shugu_error))
+    app.add_exception_handler(
+        RequestValidationError, _only(RequestValidationError, _on_validation_error)
+    )
+    app.add_exception_handler(StarletteHTTPException, _only(StarletteHTTPException, _on_http_error))
     app.add_exception_handler(Exception, _on_unexpected)

@@ -20,10 +20,11 @@ from shugu import __version__
 from shugu.api.auth import signed_request
 from shugu.api.errors import install_error_handlers
 from shugu.api.middleware import BodyLimitMiddleware
-from shugu.errors import InvalidInputError
+from shugu.errors import InvalidInputError, ShuguError
 from shugu.i18n import N_
 from shugu.ledger.models import RequestEvidence
 from shugu.pep.group import GroupElement, parse_hex
+from shugu.pep.ports import ShareAnswer
 from shugu.pep.remote import NAME_HEADER, PREFIX, PUBLIC_KEY_HEADER
 from shugu.pep.server import TranscryptorHost
 from shugu.pep.service import session_context
@@ -96,6 +97,20 @@ class ShareOut(BaseModel):
     session: str
     sealed: str
     public_key: str
+
+
+def sealed_share(answer: ShareAnswer, name: str) -> SealedShare:
+    """The share of `answer`, which a transcryptor server only ever hands out sealed.
+
+    Raises:
+        ShuguError: the share is in clear (a bug; it is never sent).
+    """
+    if not isinstance(answer.share, SealedShare):
+        raise ShuguError(
+            N_("transcryptor {transcryptor} produced an unsealed session key share"),
+            transcryptor=name,
+        )
+    return answer.share
 
 
 def _check_context(context: str) -> str:
@@ -186,8 +201,7 @@ def create_transcryptor_app(settings: Settings, runtime: TranscryptorRuntime) ->
                 evidence=evidence,
             )
         )
-        share = answer.share
-        assert isinstance(share, SealedShare)
+        share = sealed_share(answer, host.config.name)
         return ShareOut(
             transcryptor=host.config.name,
             session=share.session,

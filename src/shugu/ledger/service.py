@@ -150,6 +150,9 @@ class LedgerService:
 
     def open(self) -> None:
         """Create the ledger state and the log key on first start (idempotent)."""
+        self._open()
+
+    def _open(self) -> Signer:
         now = self._clock.now()
         with self._db.session() as session:
             store.ensure_state(session, self._config.origin, now)
@@ -164,6 +167,7 @@ class LedgerService:
             state = store.read_state(session)
             origin = state.origin if state is not None else self._config.origin
         self._signer = Signer(origin, Ed25519PrivateKey.from_private_bytes(raw))
+        return self._signer
 
     def close(self) -> None:
         """Stop the sequencer after it has written what is queued."""
@@ -172,10 +176,7 @@ class LedgerService:
     @property
     def signer(self) -> Signer:
         """The log's note signer (its name is the origin)."""
-        if self._signer is None:
-            self.open()
-        assert self._signer is not None
-        return self._signer
+        return self._open() if self._signer is None else self._signer
 
     @property
     def origin(self) -> str:
@@ -333,7 +334,11 @@ class LedgerService:
             note = text + "\n" + self.signer.signature_line(text)
             store.insert_checkpoint(session, state.size, root, note, self._clock.now())
             row = store.get_checkpoint(session, state.size)
-            assert row is not None
+            if row is None:
+                raise ShuguError(
+                    N_("the checkpoint of size {size} is missing right after it was stored"),
+                    size=state.size,
+                )
         return row
 
     def checkpoint(self, *, cosigned: bool = False) -> str:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import rbcl
 
+from shugu.errors import ShuguError
+from shugu.i18n import N_
 from shugu.pep.batch import EncryptedBatch, decrypt_batch, encrypt_batch
 from shugu.pep.distributed import Transcryptor, setup_distributed
 from shugu.pep.group import G, GroupElement, Scalar
@@ -53,22 +55,33 @@ def _bare_rsk(w: Workload) -> None:
     ski, sb = (s * k.invert()).to_bytes(), s.to_bytes()
     mult = rbcl.crypto_scalarmult_ristretto255
     out = [mult(ski, b) + mult(sb, c) for b, c in w.halves]
-    assert len(out) == w.n
+    _expect("bare rsk", len(out), w.n)
 
 
 def _transcrypt(w: Workload) -> None:
     out = w.hub.transcrypt(
         w.batch, domain_from="holder-A", domain_to="job-1", session_from=None, session_to="run-1"
     )
-    assert len(out) == w.n
+    _expect("transcrypt", len(out), w.n)
 
 
 def _encrypt(w: Workload) -> None:
-    assert len(encrypt_batch(w.messages, w.batch.public_key)) == w.n
+    _expect("encrypt", len(encrypt_batch(w.messages, w.batch.public_key)), w.n)
 
 
 def _decrypt(w: Workload) -> None:
-    assert len(decrypt_batch(w.batch, w.secret)) == 32 * w.n
+    _expect("decrypt", len(decrypt_batch(w.batch, w.secret)), 32 * w.n)
+
+
+def _expect(loop: str, got: int, want: int) -> None:
+    """Refuse a loop that produced the wrong amount of output: its rate would mean nothing."""
+    if got != want:
+        raise ShuguError(
+            N_("benchmark loop {loop} produced {got} items instead of {want}"),
+            loop=loop,
+            got=got,
+            want=want,
+        )
 
 
 LOOPS: dict[str, Callable[[Workload], None]] = {

@@ -139,7 +139,8 @@ class Scalar:
         """s⁻¹ mod l."""
         if self._inverse is None:
             raw = _sodium.scalar_invert(self._bytes)
-            assert raw is not None  # a Scalar is never zero
+            if raw is None:  # only zero has no inverse, and a Scalar is never zero
+                raise InvalidInputError(N_("the scalar is zero"))
             self._inverse = Scalar._trusted(raw)
             self._inverse._inverse = self
         return self._inverse

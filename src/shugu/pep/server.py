@@ -153,6 +153,9 @@ class TranscryptorHost:
 
     def open(self) -> None:
         """Load its sealed secrets, creating them on first start."""
+        self._open()
+
+    def _open(self) -> LocalTranscryptor:
         with self._db.session() as session:
             transcryptor, created = load_or_create(
                 session, self._kek, self._clock, self._config.name
@@ -165,16 +168,14 @@ class TranscryptorHost:
             workers=max(1, self._config.workers),
             parallel_min=self._config.parallel_min,
         )
+        return self._local
 
     def close(self) -> None:
         """Stop its threads."""
         self._pool.shutdown(wait=False, cancel_futures=True)
 
     def _transcryptor(self) -> LocalTranscryptor:
-        if self._local is None:
-            self.open()
-        assert self._local is not None
-        return self._local
+        return self._open() if self._local is None else self._local
 
     # -- who may call -------------------------------------------------------------------------
 

@@ -221,12 +221,15 @@ class PepService:
             ConflictError: the system was set up with other transcryptors.
             UnavailableError: a transcryptor server cannot be reached for the set-up.
         """
-        try:
-            self._load_or_create()
-        except ConflictError:  # another process created them at the same moment
-            self._load_or_create()
+        self._open()
 
-    def _load_or_create(self) -> None:
+    def _open(self) -> DistributedKeys:
+        try:
+            return self._load_or_create()
+        except ConflictError:  # another process created them at the same moment
+            return self._load_or_create()
+
+    def _load_or_create(self) -> DistributedKeys:
         names = self.names
         with self._db.session() as session:
             system_key = key_store.open_secret(session, self._kek, SYSTEM_KEY)
@@ -260,6 +263,7 @@ class PepService:
             port.close()
         self._ports, self._system = ports, system
         self._client_public = client_key.public_key().public_bytes_raw()
+        return system
 
     def _port(
         self, session: Session, name: str, url: str | None, client_key: Ed25519PrivateKey
@@ -311,10 +315,7 @@ class PepService:
     # -- operations ---------------------------------------------------------------------------
 
     def _keys(self) -> DistributedKeys:
-        if self._system is None:
-            self.open()
-        assert self._system is not None
-        return self._system
+        return self._open() if self._system is None else self._system
 
     def public_info(self) -> PublicInfo:
         """The global public key holders encrypt to, and the transcryptors' names."""

@@ -179,7 +179,7 @@ class KeyStore:
         """
         path = self._path(holder)
         key = PseudonymKey.generate(holder=holder)
-        if path.exists() or not self._create(path, key):
+        if path.exists() or not self._create(path, key, holder):
             raise ConflictError(
                 N_("a pseudonym key for holder {holder} already exists in {folder}"),
                 holder=holder,
@@ -193,7 +193,7 @@ class KeyStore:
         if path.exists():
             return self._read(path, holder)
         key = PseudonymKey.generate(holder=holder)
-        if self._create(path, key):
+        if self._create(path, key, holder):
             return key
         return self._read(path, holder)
 
@@ -211,19 +211,18 @@ class KeyStore:
         raw = self._kek.open(sealed, purpose=purposes.pseudonym(holder))
         return PseudonymKey(raw, holder=holder)
 
-    def _create(self, path: Path, key: PseudonymKey) -> bool:
-        """Write `key` to `path` unless a key is already there; False if another writer won."""
-        assert key.holder is not None
+    def _create(self, path: Path, key: PseudonymKey, holder: str) -> bool:
+        """Write `holder`'s `key` to `path` unless a key is already there; False if another won."""
         record = {
             "format": _FORMAT,
-            "holder": key.holder,
+            "holder": holder,
             "key_id": key.key_id,
             "sealed_key": base64.b64encode(
-                self._kek.seal(key._secret, purpose=purposes.pseudonym(key.holder))
+                self._kek.seal(key._secret, purpose=purposes.pseudonym(holder))
             ).decode("ascii"),
         }
         self._folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        temporary = self._folder / f".{key.holder}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+        temporary = self._folder / f".{holder}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -347,6 +347,14 @@ class Profile(_Strict):
 
     # -- helpers --
 
+    def _need_key(
+        self, key: PseudonymKey | None, index: int, spec: PseudonymizeSpec | DateShiftSpec
+    ) -> PseudonymKey:
+        """`key`, which step `index` (pseudonymize or date_shift) cannot do without."""
+        if key is None:
+            raise self._error(_NO_KEY, index, column=spec.column, transform=spec.transform)
+        return key
+
     def _error(self, message: str, index: int, **params: Any) -> InvalidInputError:
         return InvalidInputError(message, profile=self.name, step=index, **params)
 
@@ -372,11 +380,9 @@ class Profile(_Strict):
             if pep_public_key is None:
                 raise self._error(_NO_PEP_KEY, index, column=column)
             return make_pep_encrypt(column, public_key=pep_public_key)
-        if isinstance(spec, PseudonymizeSpec | DateShiftSpec) and key is None:
-            raise self._error(_NO_KEY, index, column=column, transform=spec.transform)
         match spec:
             case PseudonymizeSpec():
-                assert key is not None
+                key = self._need_key(key, index, spec)
                 return make_pseudonymize(column, key=key, length=spec.length)
             case MaskSpec():
                 return make_mask(column, spec.keep_first, spec.keep_last, spec.char)
@@ -387,7 +393,7 @@ class Profile(_Strict):
             case TopBottomCodeSpec():
                 return make_top_bottom_code(column, bottom=spec.bottom, top=spec.top)
             case DateShiftSpec():
-                assert key is not None
+                key = self._need_key(key, index, spec)
                 return make_date_shift(
                     column, subject=spec.subject, key=key, max_days=spec.max_days
                 )

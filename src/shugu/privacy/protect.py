@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import polars as pl
 import pyarrow as pa
@@ -36,12 +36,10 @@ READ_AHEAD = 2
 WRITE_BEHIND = 2
 """Transformed batches that may wait for the writer thread."""
 
-_DONE = object()
-
 
 def _read_ahead(batches: Iterator[pa.RecordBatch], *, depth: int) -> Iterator[pa.RecordBatch]:
     """Iterate `batches` on a helper thread, at most `depth` ahead; errors are re-raised here."""
-    slots: queue.Queue[object] = queue.Queue(maxsize=depth)
+    slots: queue.Queue[pa.RecordBatch | BaseException | None] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
     def produce() -> None:
@@ -55,7 +53,7 @@ def _read_ahead(batches: Iterator[pa.RecordBatch], *, depth: int) -> Iterator[pa
                         continue
                 if stop.is_set():
                     return
-            slots.put(_DONE)
+            slots.put(None)  # the end
         except BaseException as error:  # handed to the consumer, which re-raises it
             slots.put(error)
 
@@ -64,11 +62,10 @@ def _read_ahead(batches: Iterator[pa.RecordBatch], *, depth: int) -> Iterator[pa
     try:
         while True:
             item = slots.get()
-            if item is _DONE:
+            if item is None:
                 return
             if isinstance(item, BaseException):
                 raise item
-            assert isinstance(item, pa.RecordBatch)
             yield item
     finally:
         stop.set()
@@ -114,9 +111,7 @@ class ProtectReport:
 
 
 def _empty_frame(schema: pa.Schema) -> pl.DataFrame:
-    frame = pl.from_arrow(schema.empty_table())
-    assert isinstance(frame, pl.DataFrame)
-    return frame
+    return cast(pl.DataFrame, pl.from_arrow(schema.empty_table()))  # a table gives a frame
 
 
 def protect_source(
@@ -152,8 +147,7 @@ def protect_source(
         pending: list[Future[None]] = []
         for batch in _read_ahead(source.batches(), depth=READ_AHEAD):
             rows_in += batch.num_rows
-            frame = pl.from_arrow(batch)
-            assert isinstance(frame, pl.DataFrame)
+            frame = cast(pl.DataFrame, pl.from_arrow(batch))  # a record batch gives a frame
             result = chain.apply(frame).to_arrow().cast(out_schema)
             rows_out += result.num_rows
             pending.append(writer.submit(sink.write, result))

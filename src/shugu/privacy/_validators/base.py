@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection
 from functools import cache
+from typing import cast
 
 import polars as pl
 import pyarrow as pa
@@ -33,9 +34,7 @@ C = pl.col
 def _as_series(values: pl.Series | pa.Array | pa.ChunkedArray) -> pl.Series:
     if isinstance(values, pl.Series):
         return values
-    converted = pl.from_arrow(values)
-    assert isinstance(converted, pl.Series)
-    return converted
+    return cast(pl.Series, pl.from_arrow(values))  # an array gives a series
 
 
 def _text_expr(dtype: pl.DataType) -> pl.Expr | None:

@@ -43,7 +43,7 @@ from typing import ClassVar
 import numpy as np
 import numpy.typing as npt
 
-from shugu.errors import InvalidInputError
+from shugu.errors import ConflictError, InvalidInputError
 from shugu.i18n import N_
 from shugu.privacy.anonymity.hierarchies import Hierarchy
 
@@ -200,8 +200,17 @@ class KAnonymity(PrivacyModel):
         return np.asarray(sizes >= self.k, dtype=np.bool_)
 
 
+def _counts(hist: FloatArray | None) -> FloatArray:
+    """The per-class counts of the sensitive values, which every content model needs."""
+    if hist is None:
+        raise InvalidInputError(
+            N_("this privacy model needs a sensitive column, and none was given")
+        )
+    return hist
+
+
 def _distinct(hist: FloatArray | None) -> npt.NDArray[np.int64]:
-    assert hist is not None
+    hist = _counts(hist)
     return np.asarray(np.count_nonzero(hist, axis=1), dtype=np.int64)
 
 
@@ -244,7 +253,7 @@ class EntropyLDiversity(PrivacyModel):
         return math.ceil(self.l)
 
     def check(self, sizes: FloatArray, hist: FloatArray | None, reference: FloatArray) -> BoolArray:
-        assert hist is not None
+        hist = _counts(hist)
         total = hist.sum(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             terms = np.where(hist > 0, hist * np.log2(np.where(hist > 0, hist, 1.0)), 0.0)
@@ -275,7 +284,7 @@ class RecursiveCLDiversity(PrivacyModel):
         return self.l
 
     def check(self, sizes: FloatArray, hist: FloatArray | None, reference: FloatArray) -> BoolArray:
-        assert hist is not None
+        hist = _counts(hist)
         ranked = -np.sort(-hist, axis=1)  # r_1 >= r_2 >= ... (absent values count 0)
         tail = ranked[:, self.l - 1 :].sum(axis=1)
         return np.asarray(
@@ -303,7 +312,7 @@ class EqualDistanceTCloseness(PrivacyModel):
         return 1
 
     def check(self, sizes: FloatArray, hist: FloatArray | None, reference: FloatArray) -> BoolArray:
-        assert hist is not None
+        hist = _counts(hist)
         p = hist / np.maximum(sizes, 1.0)[:, None]
         return bool_le(0.5 * np.abs(p - reference).sum(axis=1), self.t)
 
@@ -340,21 +349,28 @@ class HierarchicalTCloseness(PrivacyModel):
         return HierarchicalTCloseness(self.t, self.hierarchy, tree)
 
     def check(self, sizes: FloatArray, hist: FloatArray | None, reference: FloatArray) -> BoolArray:
-        assert hist is not None and self.tree is not None
+        hist, tree = _counts(hist), self._tree()
         p = hist / np.maximum(sizes, 1.0)[:, None]
-        return bool_le(self.tree.distance(p, reference), self.t)
+        return bool_le(tree.distance(p, reference), self.t)
 
     def check_monotone(
         self, sizes: FloatArray, hist: FloatArray | None, reference: FloatArray
     ) -> BoolArray:
         # the q_v missing at leaf v moves at least one level, at cost q_v / H or more
-        assert self.tree is not None
-        return _has_all(hist, reference / self.tree.height > self.t + _TOLERANCE)
+        return _has_all(hist, reference / self._tree().height > self.t + _TOLERANCE)
+
+    def _tree(self) -> SensitiveTree:
+        if self.tree is None:
+            raise ConflictError(
+                N_("{model} was used before it was prepared with the sensitive hierarchy"),
+                model=self.label,
+            )
+        return self.tree
 
 
 def _has_all(hist: FloatArray | None, required: BoolArray) -> BoolArray:
     """Which classes (rows of `hist`) hold every required value."""
-    assert hist is not None
+    hist = _counts(hist)
     if not required.any():
         return np.ones(hist.shape[0], dtype=np.bool_)
     return np.asarray((hist[:, required] > 0).all(axis=1), dtype=np.bool_)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import polars as pl
@@ -128,9 +129,9 @@ def risk_of_sizes(
 
 
 def _frame(table: pl.DataFrame | pa.Table) -> pl.DataFrame:
-    frame = pl.from_arrow(table) if isinstance(table, pa.Table) else table
-    assert isinstance(frame, pl.DataFrame)
-    return frame
+    if isinstance(table, pa.Table):
+        return cast(pl.DataFrame, pl.from_arrow(table))  # a table gives a frame
+    return table
 
 
 def _check_columns(frame: pl.DataFrame, qi: Sequence[str]) -> None:

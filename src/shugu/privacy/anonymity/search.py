@@ -46,6 +46,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from shugu.errors import ConflictError, InvalidInputError
+from shugu.i18n import N_
 from shugu.privacy.anonymity.data import (
     EncodedTable,
     FloatArray,
@@ -143,7 +145,11 @@ class Evaluation:
     @property
     def known_classes(self) -> NodeClasses:
         """The classes of a node that passed the monotone part."""
-        assert self.classes is not None
+        if self.classes is None:
+            raise ConflictError(
+                N_("node {levels} failed the monotone part of the models; it has no classes"),
+                levels=",".join(map(str, self.levels)),
+            )
         return self.classes
 
 
@@ -192,10 +198,19 @@ class Evaluator:
         self.limit = limit
         self.min_size = max([1, *(m.min_class_size for m in models)])
         self.content_models = tuple(m for m in models if m.needs_sensitive)
+        if self.content_models:
+            self._sensitive()
         self.monotone = limit == 0 or all(m.monotone_with_suppression for m in models)
         self.halves = tuple(_Half(table, dims) for dims in _split(table))
         self._bound = max(1 << 16, 8 * table.n_rows)
         self.count = 0
+
+    def _sensitive(self) -> IntArray:
+        """The sensitive value of each row, which the content models need."""
+        if self.table.sensitive is None:
+            labels = ", ".join(m.label for m in self.content_models)
+            raise InvalidInputError(N_("{model} needs a sensitive column"), model=labels)
+        return self.table.sensitive
 
     def _keys(self, levels: Sequence[int]) -> tuple[IntArray, int]:
         ids_a, n_a = self.halves[0].ids(levels)
@@ -235,8 +250,7 @@ class Evaluator:
         self, keys: IntArray, sizes: FloatArray, failing: BoolArray
     ) -> tuple[BoolArray, BoolArray]:
         """`failing` plus the classes that fail the models' monotone parts, and their checks."""
-        sensitive = self.table.sensitive
-        assert sensitive is not None
+        sensitive = self._sensitive()
         candidates = np.flatnonzero(~failing)
         if candidates.size == 0:
             return failing, failing

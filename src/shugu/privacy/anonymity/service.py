@@ -172,7 +172,8 @@ def _prepare(
     for model in models:
         tree = None
         if isinstance(model, HierarchicalTCloseness):
-            assert sensitive is not None
+            if sensitive is None:  # _check_request refuses this first
+                raise InvalidInputError(N_("{model} needs a sensitive column"), model=model.label)
             source = model.hierarchy or hierarchies.get(sensitive)
             if source is None:
                 raise InvalidInputError(

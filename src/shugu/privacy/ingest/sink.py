@@ -8,7 +8,7 @@ import tempfile
 import weakref
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, cast
 
 import polars as pl
 import pyarrow as pa
@@ -100,8 +100,7 @@ class _JsonlWriter:
         self._handle = Path(path).open("wb")  # noqa: SIM115 - closed in close()
 
     def write(self, data: pa.RecordBatch | pa.Table) -> None:
-        frame = pl.from_arrow(data)
-        assert isinstance(frame, pl.DataFrame)
+        frame = cast(pl.DataFrame, pl.from_arrow(data))  # a batch or table gives a frame
         frame.write_ndjson(self._handle)
 
     def close(self) -> None:
