@@ -19,6 +19,8 @@ import random
 import polars as pl
 import pytest
 
+from shugu.privacy._validators import _CHECKS
+from shugu.privacy._validators.base import _normalise
 from shugu.privacy.detect import validate
 from shugu.privacy.labels import Label
 from tests.privacy.test_detect import (
@@ -40,6 +42,16 @@ DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
 
 def valid(label: Label, *values: str) -> list[bool]:
     return validate(label, pl.Series(values, dtype=pl.String)).to_list()
+
+
+def verdicts(label: Label, *values: str) -> list[tuple[bool, bool]]:
+    """(sure, maybe) per value, from the label's check (maybe False where it has none)."""
+    sure, maybe = _CHECKS[label](_normalise(pl.Series(values, dtype=pl.String)))
+    maybes = [False] * len(values) if maybe is None else maybe.to_list()
+    return list(zip(sure.to_list(), maybes, strict=True))
+
+
+SURE, MAYBE, NO = (True, False), (False, True), (False, False)
 
 
 # --- GB 11643 --------------------------------------------------------------------------------
@@ -276,3 +288,129 @@ def test_iban_mod_97_covers_every_digit_of_a_long_letter_heavy_account() -> None
     changed = [long[:-1] + c for c in "ABCDEFGHJK" if c != long[-1]]
     near_start = long[:4] + "B" + long[5:]  # the first digits of the expanded number
     assert valid(Label.IBAN, long, *changed, near_start) == [True] + [False] * (len(changed) + 1)
+
+
+# --- Chinese person names (the person_name rule in shugu.privacy.detect) ----------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("张三", SURE),  # surname + a given-name character
+        ("张 三", SURE),  # spaces inside a name are not part of it
+        ("欧阳 娜娜", SURE),  # compound surname + 2 given characters: 4 characters
+        ("上官婉", SURE),  # compound surname (上 is no single surname) + 1 given character
+        ("张赟三", SURE),  # one of the two given characters is in the table
+        ("孙盼盼", SURE),  # a doubled character
+        ("张赟", MAYBE),  # a character of neither table: the shape only
+        ("张赟珩", MAYBE),
+        ("张小明明", MAYBE),  # a 3-character given name is never sure
+        ("张市明", NO),  # a non-name character (市) anywhere in the given name
+        ("张明市", NO),
+        ("张明市红", NO),
+        ("欧阳娜娜娜", NO),  # 5 characters
+        ("鑫明", NO),  # 鑫 is no surname
+        ("乐山", NO),  # a place name
+        ("信阳", NO),
+        ("安全", NO),  # a common word
+        ("健康", NO),
+    ],
+)
+def test_chinese_name_surname_given_name_and_words(value: str, expected: tuple[bool, bool]) -> None:
+    assert verdicts(Label.PERSON_NAME, value) == [expected]
+
+
+# --- Latin-script person names -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Dr. Mary Qwertz", SURE),  # honorific dropped: a known given name first
+        ("Qwertz Smith PhD", SURE),  # suffix dropped: a known family name last
+        ("Qwertz Smith", SURE),
+        ("Garcia Olivia", SURE),  # family name first, given name last
+        ("Qiu Xiaoming", SURE),  # pinyin surname + pinyin syllables, either way round
+        ("Xiaoming Qiu", SURE),
+        ("Smith Qwertz", MAYBE),  # a family name first is not enough alone
+        ("Qwertz Xiaoming", MAYBE),  # pinyin syllables without a pinyin surname
+        ("Xiaoming Qwertz", MAYBE),
+        ("Qwertz, Zyx", MAYBE),  # "Family, Given" with an unknown given name
+        ("Qwertz Zyx", MAYBE),  # the shape only
+    ],
+)
+def test_latin_name_known_words_and_pinyin(value: str, expected: tuple[bool, bool]) -> None:
+    assert verdicts(Label.PERSON_NAME, value) == [expected]
+
+
+# --- passports and ICD-10 ---------------------------------------------------------------------
+
+
+def test_a_chinese_passport_number_is_sure_and_a_generic_shape_only_maybe() -> None:
+    values = ("E12345678", "A12345678", "AB123456", "123456789", "E1234567890")
+    assert verdicts(Label.PASSPORT, *values) == [SURE, MAYBE, MAYBE, MAYBE, NO]
+
+
+def test_icd10_codes_in_either_case_dotted_sure_undotted_maybe() -> None:
+    values = ("j45.9", "J45.9", "i10", "e95", "J45..9")
+    assert verdicts(Label.ICD10, *values) == [SURE, SURE, MAYBE, NO, NO]
+
+
+# --- dates -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("01/13/2024", True),  # MM/DD/YYYY: the month may come first
+        ("13/01/2024", True),  # DD/MM/YYYY
+        ("13/13/2024", False),
+        ("19150002", False),  # month 00
+        ("20740019", False),
+        ("32090509", False),  # year 3209
+        ("1958-12-32", False),  # day 32
+        ("2024-02-29", True),
+        ("2023-02-29", False),
+    ],
+)
+def test_dates_need_a_real_day_in_either_day_month_order(value: str, ok: bool) -> None:
+    assert valid(Label.DATE, value) == [ok]
+
+
+# --- addresses (the address rule in shugu.privacy.detect) --------------------------------------
+
+CN_STREET = "浙江省杭州市西湖区文三路"  # 12 characters
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("杭州市西湖区文三路", True),  # administrative units + a street marker
+        ("北京朝阳路", True),  # a province name + a street marker
+        ("建国路88号", True),  # a street name + a house number
+        ("长街1号", True),  # 4 characters
+        ("建国门外大街", False),  # a street name alone
+        (CN_STREET * 6 + "文三路8888号", True),  # 80 characters
+        (CN_STREET * 6 + "大文三路8888号", False),  # 81 characters: text
+        ("1 Elm St", True),  # 8 characters
+        ("1 A St", False),
+        ("apt 4B, 12 Main Street", True),  # a unit, in any case, before the number
+        ("12 " + "A" * 150 + " Street", True),  # 160 characters
+        ("12 " + "A" * 151 + " Street", False),
+        ("Kenneth Hill\nBrowntown\nW5 1FH", True),  # a street part and a closing postcode
+        ("Kenneth Hill\nBrowntown", False),  # no postcode
+        ("Browntown\nW5 1FH", False),  # no street part
+    ],
+)
+def test_address_parts_and_lengths(value: str, ok: bool) -> None:
+    assert valid(Label.ADDRESS, value) == [ok]
+
+
+# --- e-mail: RFC 5321 4.5.3.1.3, a path of at most 256 octets with its <>: 254 for the address --
+
+
+def test_an_email_address_has_at_most_254_octets() -> None:
+    local, domain = "a" * 64, f"{'b' * 63}.{'c' * 63}.{'d' * 57}.com"
+    at_limit = f"{local}@{domain}"
+    assert len(at_limit) == 254
+    assert valid(Label.EMAIL, at_limit, f"{local}@d{domain}") == [True, False]
