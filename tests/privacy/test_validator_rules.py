@@ -414,3 +414,74 @@ def test_an_email_address_has_at_most_254_octets() -> None:
     at_limit = f"{local}@{domain}"
     assert len(at_limit) == 254
     assert valid(Label.EMAIL, at_limit, f"{local}@d{domain}") == [True, False]
+
+
+# --- phone numbers: MIIT 号段, Chinese area codes, ITU-T E.164 --------------------------------
+
+
+def test_a_mobile_prefix_may_be_a_four_digit_segment() -> None:
+    # 1740 (satellite) is a 4-digit block of the MIIT plan; 174 is no whole segment.
+    assert valid(Label.CN_MOBILE, "17400012345", "+86 1740 001 2345") == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("010-6234-5678", True),  # the local number in two groups
+        ("0755-2345-678", True),
+        (")010-62345678", False),  # a landline starts with 0, +86, ( or +0
+        ("-010-62345678", False),
+    ],
+)
+def test_landline_separators_and_start(value: str, ok: bool) -> None:
+    assert valid(Label.CN_LANDLINE, value) == [ok]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("+1 415 555 2671 X123", SURE),  # an extension, X in either case
+        ("0081 3 1234 5678", SURE),  # 00 + a separator for +
+        ("+852 2123 4567", SURE),  # a 3-digit country code (Hong Kong)
+        ("+86 1023 4567", NO),  # +86 needs a mobile or an area-code shape
+        ("4155552671", MAYBE),  # bare national NANP digits
+        ("020 123456", SURE),  # trunk 0 + 9 digits, with a separator
+        ("010-62345678转801", NO),  # a Chinese landline, with an extension: cn_landline's
+    ],
+)
+def test_e164_country_codes_national_forms_and_chinese_landlines(
+    value: str, expected: tuple[bool, bool]
+) -> None:
+    assert verdicts(Label.PHONE_E164, value) == [expected]
+
+
+def test_an_ip_address_is_sure_and_a_quad_of_single_digits_only_maybe() -> None:
+    assert verdicts(Label.IP_ADDRESS, "192.168.1.1", "1.2.0.4") == [SURE, MAYBE]
+
+
+def test_an_iban_may_be_written_in_lower_case() -> None:
+    assert valid(Label.IBAN, "de89 3704 0044 0532 0130 00", "de89370400440532013001") == [
+        True,
+        False,
+    ]
+
+
+# --- card lengths, years, typed and nested columns ---------------------------------------------
+
+
+def test_a_card_number_longer_than_19_digits_is_refused() -> None:
+    assert valid(Label.BANK_CARD, "4111 1111 1111 1111 1111 11", card("4", 19)) == [False, True]
+
+
+def test_a_year_after_2100_is_no_date() -> None:
+    assert valid(Label.DATE, "2100-12-31", "2101-01-01") == [True, False]
+
+
+def test_floats_are_text_as_integers_only_when_integral() -> None:
+    values = pl.Series("m", [13800138000.0, 13800138000.5], dtype=pl.Float64)
+    assert validate(Label.CN_MOBILE, values).to_list() == [True, False]
+
+
+def test_nested_values_are_never_valid_and_never_raise() -> None:
+    values = pl.Series("x", [["13800138000"], []], dtype=pl.List(pl.String))
+    assert validate(Label.CN_MOBILE, values).to_list() == [False, False]
