@@ -48,7 +48,7 @@ bench: setup
 	$(UV) run --frozen --extra ray python -m bench.pep
 
 # Mutation testing of ledger/merkle.py and privacy/_validators/ with their focused tests (not part of
-# `make test`: ~1 h on 2 cores). Config in pyproject [tool.mutmut]; scores per module printed by
+# `make test`: ~45 min on 2 cores). Config in pyproject [tool.mutmut]; scores per module printed by
 # bench/mutation.py (fails below 97 %); see BENCHMARKS.md "Mutation testing".
 mutation: setup
 	$(UV) run --frozen mutmut run

@@ -19,6 +19,8 @@ import random
 import polars as pl
 import pytest
 
+from shugu.privacy._validators import _CHECKS
+from shugu.privacy._validators.base import _normalise
 from shugu.privacy.detect import validate
 from shugu.privacy.labels import Label
 from tests.privacy.test_detect import (
@@ -40,6 +42,16 @@ DEVANAGARI = str.maketrans("0123456789", "०१२३४५६७८९")
 
 def valid(label: Label, *values: str) -> list[bool]:
     return validate(label, pl.Series(values, dtype=pl.String)).to_list()
+
+
+def verdicts(label: Label, *values: str) -> list[tuple[bool, bool]]:
+    """(sure, maybe) per value, from the label's check (maybe False where it has none)."""
+    sure, maybe = _CHECKS[label](_normalise(pl.Series(values, dtype=pl.String)))
+    maybes = [False] * len(values) if maybe is None else maybe.to_list()
+    return list(zip(sure.to_list(), maybes, strict=True))
+
+
+SURE, MAYBE, NO = (True, False), (False, True), (False, False)
 
 
 # --- GB 11643 --------------------------------------------------------------------------------
@@ -276,3 +288,200 @@ def test_iban_mod_97_covers_every_digit_of_a_long_letter_heavy_account() -> None
     changed = [long[:-1] + c for c in "ABCDEFGHJK" if c != long[-1]]
     near_start = long[:4] + "B" + long[5:]  # the first digits of the expanded number
     assert valid(Label.IBAN, long, *changed, near_start) == [True] + [False] * (len(changed) + 1)
+
+
+# --- Chinese person names (the person_name rule in shugu.privacy.detect) ----------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("张三", SURE),  # surname + a given-name character
+        ("张 三", SURE),  # spaces inside a name are not part of it
+        ("欧阳 娜娜", SURE),  # compound surname + 2 given characters: 4 characters
+        ("上官婉", SURE),  # compound surname (上 is no single surname) + 1 given character
+        ("张赟三", SURE),  # one of the two given characters is in the table
+        ("孙盼盼", SURE),  # a doubled character
+        ("张赟", MAYBE),  # a character of neither table: the shape only
+        ("张赟珩", MAYBE),
+        ("张小明明", MAYBE),  # a 3-character given name is never sure
+        ("张市明", NO),  # a non-name character (市) anywhere in the given name
+        ("张明市", NO),
+        ("张明市红", NO),
+        ("欧阳娜娜娜", NO),  # 5 characters
+        ("鑫明", NO),  # 鑫 is no surname
+        ("乐山", NO),  # a place name
+        ("信阳", NO),
+        ("安全", NO),  # a common word
+        ("健康", NO),
+    ],
+)
+def test_chinese_name_surname_given_name_and_words(value: str, expected: tuple[bool, bool]) -> None:
+    assert verdicts(Label.PERSON_NAME, value) == [expected]
+
+
+# --- Latin-script person names -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("Dr. Mary Qwertz", SURE),  # honorific dropped: a known given name first
+        ("Qwertz Smith PhD", SURE),  # suffix dropped: a known family name last
+        ("Qwertz Smith", SURE),
+        ("Garcia Olivia", SURE),  # family name first, given name last
+        ("Qiu Xiaoming", SURE),  # pinyin surname + pinyin syllables, either way round
+        ("Xiaoming Qiu", SURE),
+        ("Smith Qwertz", MAYBE),  # a family name first is not enough alone
+        ("Qwertz Xiaoming", MAYBE),  # pinyin syllables without a pinyin surname
+        ("Xiaoming Qwertz", MAYBE),
+        ("Qwertz, Zyx", MAYBE),  # "Family, Given" with an unknown given name
+        ("Qwertz Zyx", MAYBE),  # the shape only
+    ],
+)
+def test_latin_name_known_words_and_pinyin(value: str, expected: tuple[bool, bool]) -> None:
+    assert verdicts(Label.PERSON_NAME, value) == [expected]
+
+
+# --- passports and ICD-10 ---------------------------------------------------------------------
+
+
+def test_a_chinese_passport_number_is_sure_and_a_generic_shape_only_maybe() -> None:
+    values = ("E12345678", "A12345678", "AB123456", "123456789", "E1234567890")
+    assert verdicts(Label.PASSPORT, *values) == [SURE, MAYBE, MAYBE, MAYBE, NO]
+
+
+def test_icd10_codes_in_either_case_dotted_sure_undotted_maybe() -> None:
+    values = ("j45.9", "J45.9", "i10", "e95", "J45..9")
+    assert verdicts(Label.ICD10, *values) == [SURE, SURE, MAYBE, NO, NO]
+
+
+# --- dates -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("01/13/2024", True),  # MM/DD/YYYY: the month may come first
+        ("13/01/2024", True),  # DD/MM/YYYY
+        ("13/13/2024", False),
+        ("19150002", False),  # month 00
+        ("20740019", False),
+        ("32090509", False),  # year 3209
+        ("1958-12-32", False),  # day 32
+        ("2024-02-29", True),
+        ("2023-02-29", False),
+    ],
+)
+def test_dates_need_a_real_day_in_either_day_month_order(value: str, ok: bool) -> None:
+    assert valid(Label.DATE, value) == [ok]
+
+
+# --- addresses (the address rule in shugu.privacy.detect) --------------------------------------
+
+CN_STREET = "浙江省杭州市西湖区文三路"  # 12 characters
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("杭州市西湖区文三路", True),  # administrative units + a street marker
+        ("北京朝阳路", True),  # a province name + a street marker
+        ("建国路88号", True),  # a street name + a house number
+        ("长街1号", True),  # 4 characters
+        ("建国门外大街", False),  # a street name alone
+        (CN_STREET * 6 + "文三路8888号", True),  # 80 characters
+        (CN_STREET * 6 + "大文三路8888号", False),  # 81 characters: text
+        ("1 Elm St", True),  # 8 characters
+        ("1 A St", False),
+        ("apt 4B, 12 Main Street", True),  # a unit, in any case, before the number
+        ("12 " + "A" * 150 + " Street", True),  # 160 characters
+        ("12 " + "A" * 151 + " Street", False),
+        ("Kenneth Hill\nBrowntown\nW5 1FH", True),  # a street part and a closing postcode
+        ("Kenneth Hill\nBrowntown", False),  # no postcode
+        ("Browntown\nW5 1FH", False),  # no street part
+    ],
+)
+def test_address_parts_and_lengths(value: str, ok: bool) -> None:
+    assert valid(Label.ADDRESS, value) == [ok]
+
+
+# --- e-mail: RFC 5321 4.5.3.1.3, a path of at most 256 octets with its <>: 254 for the address --
+
+
+def test_an_email_address_has_at_most_254_octets() -> None:
+    local, labels = "a" * 64, f"{'b' * 63}.{'c' * 63}"
+    at_limit, over = f"{local}@{labels}.{'d' * 57}.com", f"{local}@{labels}.{'d' * 58}.com"
+    assert (len(at_limit), len(over)) == (254, 255)  # every label within its 63 octets
+    assert valid(Label.EMAIL, at_limit, over) == [True, False]
+
+
+# --- phone numbers: MIIT 号段, Chinese area codes, ITU-T E.164 --------------------------------
+
+
+def test_a_mobile_prefix_may_be_a_four_digit_segment() -> None:
+    # 1740 (satellite) is a 4-digit block of the MIIT plan; 174 is no whole segment.
+    assert valid(Label.CN_MOBILE, "17400012345", "+86 1740 001 2345") == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("010-6234-5678", True),  # the local number in two groups
+        ("0755-2345-678", True),
+        (")010-62345678", False),  # a landline starts with 0, +86, ( or +0
+        ("-010-62345678", False),
+    ],
+)
+def test_landline_separators_and_start(value: str, ok: bool) -> None:
+    assert valid(Label.CN_LANDLINE, value) == [ok]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("+1 415 555 2671 X123", SURE),  # an extension, X in either case
+        ("0081 3 1234 5678", SURE),  # 00 + a separator for +
+        ("+852 2123 4567", SURE),  # a 3-digit country code (Hong Kong)
+        ("+86 1023 4567", NO),  # +86 needs a mobile or an area-code shape
+        ("4155552671", MAYBE),  # bare national NANP digits
+        ("020 123456", SURE),  # trunk 0 + 9 digits, with a separator
+        ("010-62345678转801", NO),  # a Chinese landline, with an extension: cn_landline's
+    ],
+)
+def test_e164_country_codes_national_forms_and_chinese_landlines(
+    value: str, expected: tuple[bool, bool]
+) -> None:
+    assert verdicts(Label.PHONE_E164, value) == [expected]
+
+
+def test_an_ip_address_is_sure_and_a_quad_of_single_digits_only_maybe() -> None:
+    assert verdicts(Label.IP_ADDRESS, "192.168.1.1", "1.2.0.4") == [SURE, MAYBE]
+
+
+def test_an_iban_may_be_written_in_lower_case() -> None:
+    assert valid(Label.IBAN, "de89 3704 0044 0532 0130 00", "de89370400440532013001") == [
+        True,
+        False,
+    ]
+
+
+# --- card lengths, years, typed and nested columns ---------------------------------------------
+
+
+def test_a_card_number_longer_than_19_digits_is_refused() -> None:
+    assert valid(Label.BANK_CARD, "4111 1111 1111 1111 1111 11", card("4", 19)) == [False, True]
+
+
+def test_a_year_after_2100_is_no_date() -> None:
+    assert valid(Label.DATE, "2100-12-31", "2101-01-01") == [True, False]
+
+
+def test_floats_are_text_as_integers_only_when_integral() -> None:
+    values = pl.Series("m", [13800138000.0, 13800138000.5], dtype=pl.Float64)
+    assert validate(Label.CN_MOBILE, values).to_list() == [True, False]
+
+
+def test_nested_values_are_never_valid_and_never_raise() -> None:
+    values = pl.Series("x", [["13800138000"], []], dtype=pl.List(pl.String))
+    assert validate(Label.CN_MOBILE, values).to_list() == [False, False]

@@ -33,11 +33,12 @@ for a label only when it passes the label's checks, not when it merely has the r
   honorifics and suffixes allowed), no place/organisation word, and the first word a known
   given name or the last a known family name (or pinyin surname + pinyin syllables);
   ``Family, Given`` too. Shape-only names count with a name hint.
-- ``address``: Chinese: an administrative unit (省/市/区/县/... or a province name) plus a street
-  marker (路/街/道/巷/村/镇/号/栋/室/...), or a street name plus a house number (建国路88号); no
-  sentence punctuation, no phone-length digit runs, not an organisation name. English: house
-  number + capitalised words + a USPS street suffix; a street part plus a closing UK postcode,
-  US ``ST 12345`` or ``12345 City``; PO boxes, military addresses, ``Hauptstraße 5`` streets.
+- ``address``: Chinese, 4-80 characters: an administrative unit (省/市/区/县/... or a province
+  name) plus a street marker (路/街/道/巷/村/镇/号/栋/室/...), or a street name plus a house number
+  (建国路88号); no sentence punctuation, no phone-length digit runs, not an organisation name.
+  English, 8-160 characters: house number + capitalised words + a USPS street suffix; a street
+  part plus a closing UK postcode, US ``ST 12345`` or ``12345 City``; PO boxes, military
+  addresses, ``Hauptstraße 5`` streets. Longer values are text, not addresses.
 - ``date``: ``YYYY-MM-DD`` (``/`` or ``.``), ``YYYY年M月D日``, ``YYYYMMDD``, ``DD/MM/YYYY`` or
   ``MM/DD/YYYY``, month names; optional time and zone; year 1900-2100 and a real day. Years alone,
   year-months and times are not dates.
