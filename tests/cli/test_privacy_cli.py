@@ -411,3 +411,57 @@ def test_the_cli_choices_are_the_ingest_enums() -> None:
 
     assert [f.value for f in cli_privacy.InputFormat] == [f.value for f in ingest.SourceFormat]
     assert [p.value for p in cli_privacy.BadRowPolicy] == [p.value for p in ingest.OnBadRow]
+
+
+def test_protect_with_a_redact_step_leaves_no_identifier_in_the_notes(
+    home: Path, tmp_path: Path
+) -> None:
+    rows = []
+    for i, r in enumerate(_rows(30)):
+        note = f"身份证号{r[3]}已核验，联系电话{r[2]}，请回电" if i % 2 else "情况稳定，按时复诊"
+        rows.append((*r[:5], note, *r[6:]))
+    source = _write(tmp_path / "notes.csv", rows)
+    before = ok_json(shugu(home, "privacy", "scan", str(source), "--json"))["columns"][5]
+    assert (before["label"], before["sensitive"], before["level"]) == (None, True, 4)
+    assert before["labels_in_text"] == {"cn_mobile": 15, "cn_resident_id": 15}
+    assert before["grade_reasons"] == ["labels_in_text: cn_mobile, cn_resident_id"]
+    profile = tmp_path / "redact.toml"
+    profile.write_text(
+        '[profile]\nname = "notes"\nunlisted = "keep"\n\n'
+        '[[steps]]\ncolumn = "备注"\ntransform = "redact"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    _protect(home, source, out, profile, "clinic-a")
+    notes = pl.read_csv(out)["备注"].to_list()
+    assert notes[1] == "身份证号[身份证号]已核验，联系电话[手机号]，请回电"
+    assert notes[0] == "情况稳定，按时复诊"
+    after = ok_json(shugu(home, "privacy", "scan", str(out), "--json"))["columns"][5]
+    assert after["labels_in_text"] == {}
+    assert (after["personal"], after["level"], after["grade_reasons"]) == (False, 1, [])
+
+
+def test_protect_refuses_a_redact_step_with_an_unknown_label(home: Path, tmp_path: Path) -> None:
+    source = _write(tmp_path / "clients.csv", ROWS)
+    profile = tmp_path / "bad.toml"
+    profile.write_text(
+        '[profile]\nname = "bad"\n\n[[steps]]\ncolumn = "备注"\ntransform = "redact"\n'
+        'labels = ["cn_mobile", "tattoo"]\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    result = shugu(
+        home,
+        "privacy",
+        "protect",
+        str(source),
+        "--profile",
+        str(profile),
+        "--out",
+        str(out),
+        "--key-from",
+        "clinic-a",
+    )
+    assert result.exit_code == 3
+    assert "tattoo" in result.output
+    assert not out.exists()

@@ -102,7 +102,16 @@ from shugu.privacy._validators.base import V, _apply, _as_series, _normalise
 from shugu.privacy._validators.identifiers import _PROVINCE_ABBR
 from shugu.privacy.labels import Label
 
-__all__ = ["HINTS", "ColumnDetector", "ColumnVerdict", "find_in_text", "validate"]
+__all__ = [
+    "HINTS",
+    "TEXT_LABELS",
+    "TEXT_TOKEN",
+    "ColumnDetector",
+    "ColumnVerdict",
+    "find_in_text",
+    "label_tokens",
+    "validate",
+]
 
 THRESHOLD = 0.80
 HINT_THRESHOLD = 0.60
@@ -224,6 +233,39 @@ _TEXT_LIKE = (V.str.len_chars() >= 12) & (
 )
 
 
+TEXT_TOKEN = _TEXT_TOKEN
+"""The regular expression of candidate identifier tokens in free text (`label_tokens` decides)."""
+TEXT_LABELS: frozenset[Label] = frozenset(lb for _, labels in _TEXT_KINDS.values() for lb in labels)
+"""The labels `find_in_text` can find inside free text."""
+
+
+def label_tokens(tokens: pl.Series) -> pl.Series:
+    """The label of each candidate token (`TEXT_TOKEN` matches), or null when none validates.
+
+    Tokens are tried by shape, the most specific label first; a token gets one label at most.
+
+    >>> label_tokens(pl.Series(["13800138000", "12345"])).to_list()
+    ['cn_mobile', None]
+    """
+    out = pl.Series(tokens.name, [None] * len(tokens), dtype=pl.String)
+    if tokens.is_empty():
+        return out
+    kind = pl.lit(None, dtype=pl.String)
+    for name, (test, _) in reversed(_TEXT_KINDS.items()):
+        kind = pl.when(test).then(pl.lit(name)).otherwise(kind)
+    (kinds,) = _apply(tokens, kind)
+    for name, (_, labels) in _TEXT_KINDS.items():
+        rows = (kinds == name).fill_null(False).arg_true()
+        for label in labels:
+            if rows.is_empty():
+                break
+            hits = validate(label, tokens.gather(rows))
+            if hits.any():
+                out = out.scatter(rows.filter(hits), str(label))
+            rows = rows.filter(~hits)
+    return out
+
+
 def find_in_text(values: pl.Series) -> dict[Label, int]:
     """Count validated identifiers inside free text (each token counted once, first label wins).
 
@@ -233,20 +275,8 @@ def find_in_text(values: pl.Series) -> dict[Label, int]:
     text = _normalise(values)
     (candidate,) = _apply(text, V.str.contains("[0-9@]").fill_null(False))  # all need one
     tokens = text.filter(candidate).str.extract_all(_TEXT_TOKEN).explode().drop_nulls()
-    kind = pl.lit(None, dtype=pl.String)
-    for name, (test, _) in reversed(_TEXT_KINDS.items()):
-        kind = pl.when(test).then(pl.lit(name)).otherwise(kind)
-    (kinds,) = _apply(tokens, kind)
-    counts: Counter[Label] = Counter()
-    for name, (_, labels) in _TEXT_KINDS.items():
-        group = tokens.filter(kinds == name)
-        for label in labels:
-            if group.is_empty():
-                break
-            hits = validate(label, group)
-            counts[label] += int(hits.sum())
-            group = group.filter(~hits)
-    return {label: n for label, n in counts.items() if n}
+    counts = Counter(label_tokens(tokens).drop_nulls().to_list())
+    return {Label(name): n for name, n in counts.items() if n}
 
 
 # ----------------------------------------------------------------------------- the detector

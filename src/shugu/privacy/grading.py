@@ -17,6 +17,7 @@ assigned automatically: only the competent authority designates it. Grades are A
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -129,16 +130,50 @@ class Catalogue(_Strict):
 
 @dataclass(frozen=True, slots=True)
 class ColumnGrade:
-    """A column's classification and general-data sub-level."""
+    """A column's classification and general-data sub-level.
+
+    Attributes:
+        reasons: why the grade is above what the column's own label gives: ASCII tokens such as
+            ``labels_in_text: cn_mobile, cn_resident_id`` (free text holding identifiers).
+    """
 
     personal: bool
     sensitive: bool
     gdpr_special: bool
     level: int
+    reasons: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, label: Label | None, catalogue: Catalogue) -> ColumnGrade:
-        """Grade a column whose values are `label` (None when nothing personal was found)."""
+    def of(
+        cls,
+        label: Label | None,
+        catalogue: Catalogue,
+        in_text: Mapping[Label, int] | None = None,
+    ) -> ColumnGrade:
+        """Grade a column by what it holds: its values' `label` (None when nothing was found)
+        and the identifiers found inside its text (`in_text`, label to count).
+
+        A column whose text holds identifiers gets at least the classification and sub-level the
+        most sensitive of them would give a column of such values.
+        """
+        own = cls._of_label(label, catalogue)
+        found = sorted(lb for lb, n in (in_text or {}).items() if n > 0)
+        if not found:
+            return own
+        grades = [cls._of_label(lb, catalogue) for lb in found]
+        lifted = cls(
+            any(g.personal for g in grades) or own.personal,
+            any(g.sensitive for g in grades) or own.sensitive,
+            any(g.gdpr_special for g in grades) or own.gdpr_special,
+            max([own.level, *(g.level for g in grades)]),
+        )
+        if lifted == own:
+            return own
+        reason = "labels_in_text: " + ", ".join(str(lb) for lb in found)
+        return cls(lifted.personal, lifted.sensitive, lifted.gdpr_special, lifted.level, (reason,))
+
+    @classmethod
+    def _of_label(cls, label: Label | None, catalogue: Catalogue) -> ColumnGrade:
         if label is None:
             return cls(False, False, False, catalogue.column_level(None))
         kind = CLASSIFICATION[label]

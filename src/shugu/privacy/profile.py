@@ -14,7 +14,13 @@ when built into a chain (`Profile.build`). Every error names the profile, the st
     [[steps]]
     column = "patient_id"
     transform = "pseudonymize"   # pseudonymize|mask|generalize|suppress|top_bottom_code|
-    length = 32                  # date_shift|drop|keep
+    length = 32                  # date_shift|redact|drop|keep|pep_encrypt
+
+    [[steps]]
+    column = "notes"
+    transform = "redact"         # identifiers inside free text
+    labels = ["cn_resident_id", "cn_mobile"]   # default: every direct identifier
+    mode = "placeholder"         # or "pseudonym" (needs the holder key)
 
     [[steps]]
     column = "age"
@@ -59,8 +65,10 @@ from shugu.privacy.transforms import (
     make_mask,
     make_pep_encrypt,
     make_pseudonymize,
+    make_redact,
     make_suppress,
     make_top_bottom_code,
+    redactable_labels,
     shorten_names,
 )
 
@@ -74,6 +82,7 @@ __all__ = [
     "Profile",
     "ProfileHeader",
     "PseudonymizeSpec",
+    "RedactSpec",
     "StepSpec",
     "SuppressSpec",
     "TopBottomCodeSpec",
@@ -91,6 +100,7 @@ TRANSFORMS = (
     "drop",
     "keep",
     "pep_encrypt",
+    "redact",
 )
 _MISSING_COLUMN = N_(
     "profile {profile}, step {step}: column {column} is not in the data (columns: {known})"
@@ -134,6 +144,10 @@ _NOT_A_STEP = N_(
     " the transform's fields"
 )
 _NOT_A_PROFILE = N_("profile {profile}: the file must hold a [profile] table and [[steps]]")
+_UNKNOWN_LABEL = N_(
+    "profile {profile}, step {step} (column {column}): redact cannot find label {label}"
+    " in text (use one of {allowed})"
+)
 _FIELD_MISSING = N_("profile {profile}, step {step} (column {column}): field {field} is missing")
 _FIELD_UNKNOWN = N_(
     "profile {profile}, step {step} (column {column}): unknown field {field}"
@@ -232,6 +246,29 @@ class DateShiftSpec(_StepSpec):
     max_days: int = Field(ge=1, le=MAX_SHIFT_DAYS)
 
 
+class RedactSpec(_StepSpec):
+    """``transform = "redact"``: replace identifiers inside free text (`make_redact`)."""
+
+    transform: Literal["redact"]
+    labels: list[str] | None = None
+    mode: Literal["placeholder", "pseudonym"] = "placeholder"
+    length: int = Field(32, ge=MIN_LENGTH, le=MAX_LENGTH)
+
+    @model_validator(mode="after")
+    def _known_labels(self) -> RedactSpec:
+        allowed = [str(lb) for lb in redactable_labels()]
+        for label in self.labels or []:
+            if label not in allowed:
+                raise _RuleError(
+                    _UNKNOWN_LABEL, column=self.column, label=label, allowed=", ".join(allowed)
+                )
+        if self.labels == []:
+            raise _RuleError(
+                _FIELD_INVALID, column=self.column, field="labels", detail="no label given"
+            )
+        return self
+
+
 class DropSpec(_StepSpec):
     """``transform = "drop"``: remove the column."""
 
@@ -259,7 +296,8 @@ StepSpec = Annotated[
     | DateShiftSpec
     | DropSpec
     | KeepSpec
-    | PepEncryptSpec,
+    | PepEncryptSpec
+    | RedactSpec,
     Field(discriminator="transform"),
 ]
 
@@ -348,7 +386,10 @@ class Profile(_Strict):
     # -- helpers --
 
     def _need_key(
-        self, key: PseudonymKey | None, index: int, spec: PseudonymizeSpec | DateShiftSpec
+        self,
+        key: PseudonymKey | None,
+        index: int,
+        spec: PseudonymizeSpec | DateShiftSpec | RedactSpec,
     ) -> PseudonymKey:
         """`key`, which step `index` (pseudonymize or date_shift) cannot do without."""
         if key is None:
@@ -397,6 +438,14 @@ class Profile(_Strict):
                 return make_date_shift(
                     column, subject=spec.subject, key=key, max_days=spec.max_days
                 )
+            case RedactSpec():
+                chosen = None if spec.labels is None else tuple(spec.labels)
+                if spec.mode == "pseudonym":
+                    key = self._need_key(key, index, spec)
+                    return make_redact(
+                        column, labels=chosen, mode=spec.mode, key=key, length=spec.length
+                    )
+                return make_redact(column, labels=chosen, length=spec.length)
             case DropSpec():
                 return make_drop([column])
         return None  # keep

@@ -42,6 +42,7 @@ class ScanColumn:
             "sensitive": self.grade.sensitive,
             "gdpr_special": self.grade.gdpr_special,
             "level": self.grade.level,
+            "grade_reasons": list(self.grade.reasons),
             "labels_in_text": {str(k): n for k, n in sorted(v.labels_in_text.items())},
         }
 
@@ -109,7 +110,9 @@ def scan_source(
     columns = []
     for detector in detectors:
         verdict = detector.verdict()
-        columns.append(ScanColumn(verdict, ColumnGrade.of(verdict.label, catalogue)))
+        columns.append(
+            ScanColumn(verdict, ColumnGrade.of(verdict.label, catalogue, verdict.labels_in_text))
+        )
     return ScanReport(
         source=source.info.path,
         format=str(source.info.format),

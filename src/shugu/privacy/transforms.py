@@ -27,6 +27,7 @@ subject's normalised text (as above) under a key derived from the holder key
 
 >>> import polars as pl
 >>> from shugu.privacy.keys import PseudonymKey
+from shugu.privacy.labels import CLASSIFICATION, Label
 >>> key = PseudonymKey(bytes(32))
 >>> chain = make_pseudonymize("id", key=key, length=16) >> make_mask("phone", keep_last=4)
 >>> chain.apply(pl.DataFrame({"id": ["a1"], "phone": ["13800138000"]})).row(0)
@@ -50,11 +51,14 @@ from shugu.errors import InvalidInputError
 from shugu.i18n import N_
 from shugu.privacy.hierarchy import Hierarchy, is_date_dtype, parse_dates
 from shugu.privacy.keys import PseudonymKey
+from shugu.privacy.labels import CLASSIFICATION, Label
 
 __all__ = [
     "MAX_LENGTH",
     "MAX_SHIFT_DAYS",
     "MIN_LENGTH",
+    "PLACEHOLDERS",
+    "REDACT_MODES",
     "WHITESPACE",
     "Chain",
     "ColumnStep",
@@ -66,10 +70,12 @@ __all__ = [
     "make_mask",
     "make_pep_encrypt",
     "make_pseudonymize",
+    "make_redact",
     "make_suppress",
     "make_top_bottom_code",
     "normalize_text",
     "pseudonym",
+    "redactable_labels",
     "shorten_names",
 ]
 
@@ -779,3 +785,181 @@ def make_keep(columns: Sequence[str]) -> Step:
     A profile with ``unlisted = "drop"`` ends with this step.
     """
     return _Keep(_check_names(columns, "keep"))
+
+
+# -- redaction of identifiers inside free text ---------------------------------------------------
+
+# The typed placeholder written for each label the text finder can find (output data, the same in
+# every language, so a protected file does not depend on who ran the step).
+PLACEHOLDERS: dict[Label, str] = {
+    Label.CN_RESIDENT_ID: "[身份证号]",
+    Label.CN_MOBILE: "[手机号]",
+    Label.CN_LANDLINE: "[固定电话]",
+    Label.BANK_CARD: "[银行卡号]",
+    Label.CN_USCC: "[统一社会信用代码]",
+    Label.PASSPORT: "[护照号]",
+    Label.EMAIL: "[电子邮箱]",
+    Label.IP_ADDRESS: "[IP地址]",
+    Label.CN_LICENSE_PLATE: "[车牌号]",
+    Label.DATE: "[日期]",
+    Label.IBAN: "[IBAN]",
+    Label.PHONE_E164: "[电话号码]",
+}
+REDACT_MODES = ("placeholder", "pseudonym")
+# Full-width forms of the characters identifier tokens are made of (digits, Latin letters and
+# @ + - . _ %), folded before tokens are found, as the scanner folds them; full-width
+# punctuation such as ，and ： is left alone.
+_WIDE_TOKEN_CHARS = {
+    chr(0xFF01 + i): chr(0x21 + i)
+    for i in range(0x5E)
+    if chr(0x21 + i).isalnum() or chr(0x21 + i) in "@+-._%"
+}
+_MARKERS = ("\x00", *(chr(c) for c in range(0xE000, 0xE010)))
+
+
+def redactable_labels() -> list[Label]:
+    """The labels `make_redact` can find inside text, in vocabulary order."""
+    return [label for label in Label if label in PLACEHOLDERS]
+
+
+def default_redact_labels() -> tuple[Label, ...]:
+    """Every direct-identifier label the text finder can find (the default of `make_redact`)."""
+    return tuple(lb for lb in redactable_labels() if CLASSIFICATION[lb].identifier)
+
+
+def check_redact_labels(labels: Iterable[str] | None) -> tuple[Label, ...]:
+    """The labels to redact: `labels` checked (None gives `default_redact_labels`).
+
+    Raises:
+        InvalidInputError: an unknown label, one the text finder cannot find, or no label.
+    """
+    if labels is None:
+        return default_redact_labels()
+    if isinstance(labels, str):
+        labels = [labels]
+    known = {str(lb): lb for lb in redactable_labels()}
+    chosen: dict[Label, None] = {}
+    for name in labels:
+        if name not in known:
+            raise InvalidInputError(
+                N_("redact cannot find label {label} in text (use one of {allowed})"),
+                label=str(name),
+                allowed=", ".join(known),
+            )
+        chosen[known[name]] = None
+    if not chosen:
+        raise InvalidInputError(N_("redact needs at least one label"))
+    return tuple(chosen)
+
+
+class _Redact(ColumnStep):
+    transform = "redact"
+
+    def __init__(
+        self, column: str, labels: tuple[Label, ...], key: PseudonymKey | None, length: int
+    ) -> None:
+        super().__init__(column)
+        self.labels = labels
+        self.key = key
+        self.length = length
+        self._names = [str(lb) for lb in labels]
+
+    def accepts(self, dtype: pl.DataType) -> bool:
+        return dtype == pl.String
+
+    def expr(self, schema: Schema) -> pl.Expr:
+        return pl.col(self.column).map_batches(
+            self._redact_batch, return_dtype=pl.String, is_elementwise=True
+        )
+
+    def _redact_batch(self, text: pl.Series) -> pl.Series:
+        """Cut every value into gaps and candidate tokens, label the tokens (one vectorised
+        pass of the scanner's validators over the whole batch), replace, and join again."""
+        from shugu.privacy.detect import TEXT_TOKEN, label_tokens
+
+        if text.is_empty() or text.null_count() == len(text):
+            return text
+        if text.str.contains("[\uff01-\uff5e]").any():
+            text = text.str.replace_many(_WIDE_TOKEN_CHARS)
+        marker = next(m for m in _MARKERS if not text.str.contains(m, literal=True).any())
+        marked = text.str.replace_all(TEXT_TOKEN, f"{marker}${{0}}{marker}")
+        parts = (
+            pl.DataFrame({"part": marked.str.split(marker, inclusive=False)})
+            .with_row_index("row")
+            .explode("part")
+            .with_columns(pl.int_range(pl.len()).over("row").alias("at"))
+        )
+        tokens = parts["part"].filter((parts["at"] % 2 == 1).fill_null(False))
+        labels = label_tokens(tokens)
+        new = self._replacements(tokens, labels)
+        token_rows = (parts["at"] % 2 == 1).fill_null(False).arg_true()
+        replaced = parts["part"].scatter(token_rows, new)
+        joined = (
+            parts.with_columns(replaced.alias("part"))
+            .group_by("row", maintain_order=True)
+            .agg(pl.col("part").str.join(""))
+            .sort("row")["part"]
+        )
+        return joined.set(text.is_null(), None).alias(text.name)
+
+    def _replacements(self, tokens: pl.Series, labels: pl.Series) -> pl.Series:
+        """Each token's text after redaction: itself unless its label is redacted."""
+        frame = pl.DataFrame({"t": tokens, "l": labels})
+        hit = pl.col("l").is_in(self._names).fill_null(False)
+        if self.key is None:
+            names = [str(lb) for lb in PLACEHOLDERS]
+            typed = pl.col("l").replace_strict(names, list(PLACEHOLDERS.values()), default=None)
+        else:
+            text = normalize_text(pl.col("t"), pl.String())
+            typed = _hashed(text, self.key).str.slice(0, self.length)
+        return frame.select(pl.when(hit).then(typed).otherwise(pl.col("t")).alias("t"))["t"]
+
+    def parameters(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"labels": self._names, "mode": "placeholder"}
+        if self.key is not None:
+            out.update(
+                mode="pseudonym",
+                length=self.length,
+                key_holder=self.key.holder,
+                key_id=self.key.key_id,
+            )
+        return out
+
+
+def make_redact(
+    column: str,
+    *,
+    labels: Iterable[str] | None = None,
+    mode: str = "placeholder",
+    key: PseudonymKey | None = None,
+    length: int = 32,
+) -> ColumnStep:
+    """Replace each identifier found inside a text column, keeping the text around it.
+
+    Identifiers are found as `shugu privacy scan` finds them (`detect.label_tokens` over the
+    `detect.TEXT_TOKEN` matches, every check of the label's validator). The step works a batch at
+    a time (`map_batches`): the whole batch is cut into tokens and labelled in one vectorised
+    pass, with no Python loop over rows. Full-width digits and Latin letters are folded to ASCII
+    first (other full-width characters, such as ，, are kept). Nulls stay null.
+
+    Args:
+        column: a text column.
+        labels: label tokens to redact (default: every direct identifier the finder knows:
+            resident IDs, mobiles, bank cards, passports, e-mail, IBAN, E.164 numbers).
+        mode: ``placeholder`` writes the label's `PLACEHOLDERS` text (``[身份证号]``);
+            ``pseudonym`` writes the keyed pseudonym `make_pseudonymize` would give the same
+            value (needs `key`).
+        key: the holder's pseudonym key (pseudonym mode only).
+        length: pseudonym hex digits, 16 to 64.
+    """
+    chosen = check_redact_labels(labels)
+    if mode not in REDACT_MODES:
+        raise InvalidInputError(
+            N_("redact mode must be one of {allowed}, got {mode}"),
+            allowed=", ".join(REDACT_MODES),
+            mode=str(mode),
+        )
+    if mode == "pseudonym" and not isinstance(key, PseudonymKey):
+        raise InvalidInputError(N_("redact in pseudonym mode needs a pseudonym key"))
+    size = _check_int(length, "length", MIN_LENGTH, MAX_LENGTH)
+    return _Redact(column, chosen, key if mode == "pseudonym" else None, size)
