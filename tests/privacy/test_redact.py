@@ -219,3 +219,12 @@ def test_profile_redact_step_errors_name_step_and_field(extra: str, message: str
         parse_profile(_REDACT_PROFILE.format(extra=extra), format="toml")
     assert message in str(info.value)
     assert "step 1" in str(info.value)
+
+
+def test_text_using_the_nul_marker_is_redacted_exactly() -> None:
+    text = "a\x00电话13800138000\x00b"
+    out = make_redact("n").apply(pl.DataFrame({"n": [text, "\ue000"]}))["n"].to_list()
+    assert out == ["a\x00电话[手机号]\x00b", "\ue000"]
+    every = "".join(["\x00", *(chr(c) for c in range(0xE000, 0xE010))])
+    with pytest.raises(InvalidInputError, match="marker"):
+        make_redact("n").apply(pl.DataFrame({"n": [every]}))

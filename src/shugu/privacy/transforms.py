@@ -881,7 +881,12 @@ class _Redact(ColumnStep):
             return text
         if text.str.contains("[\uff01-\uff5e]").any():
             text = text.str.replace_many(_WIDE_TOKEN_CHARS)
-        marker = next(m for m in _MARKERS if not text.str.contains(m, literal=True).any())
+        marker = next((m for m in _MARKERS if not text.str.contains(m, literal=True).any()), None)
+        if marker is None:  # a batch holding NUL and 16 private-use characters
+            raise InvalidInputError(
+                N_("redact cannot cut column {column}: its text holds every marker character"),
+                column=self.column,
+            )
         marked = text.str.replace_all(TEXT_TOKEN, f"{marker}${{0}}{marker}")
         parts = (
             pl.DataFrame({"part": marked.str.split(marker, inclusive=False)})
