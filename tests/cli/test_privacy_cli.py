@@ -8,6 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from typer.testing import Result
 
 from shugu.keys.sealing import KeyEncryptionKey
 from shugu.privacy.keys import KeyStore
@@ -234,22 +235,26 @@ def home(tmp_path: Path) -> Path:
     return path
 
 
-def _protect(home: Path, source: Path, out: Path, profile: Path, holder: str) -> dict:  # type: ignore[type-arg]
-    return ok_json(
-        shugu(
-            home,
-            "privacy",
-            "protect",
-            str(source),
-            "--profile",
-            str(profile),
-            "--out",
-            str(out),
-            "--key-from",
-            holder,
-            "--json",
-        )
+def _run_protect(
+    home: Path, source: Path, out: Path, profile: Path, holder: str = "clinic-a", *extra: str
+) -> Result:
+    return shugu(
+        home,
+        "privacy",
+        "protect",
+        str(source),
+        "--profile",
+        str(profile),
+        "--out",
+        str(out),
+        "--key-from",
+        holder,
+        *extra,
     )
+
+
+def _protect(home: Path, source: Path, out: Path, profile: Path, holder: str) -> dict:  # type: ignore[type-arg]
+    return ok_json(_run_protect(home, source, out, profile, holder, "--json"))
 
 
 def test_protect_writes_the_protected_file_and_a_report(home: Path, tmp_path: Path) -> None:
@@ -294,18 +299,7 @@ def test_profile_naming_a_missing_column_is_refused_before_reading(
     profile = tmp_path / "profile.toml"
     profile.write_text(PROFILE.replace("手机", "电话"), encoding="utf-8")
     out = tmp_path / "out.parquet"
-    result = shugu(
-        home,
-        "privacy",
-        "protect",
-        str(source),
-        "--profile",
-        str(profile),
-        "--out",
-        str(out),
-        "--key-from",
-        "clinic-a",
-    )
+    result = _run_protect(home, source, out, profile)
     assert result.exit_code == 3
     assert "电话" in result.stderr
     assert not out.exists()
@@ -320,18 +314,7 @@ def test_a_bad_row_midway_leaves_no_output(home: Path, tmp_path: Path) -> None:
     profile = tmp_path / "profile.toml"
     profile.write_text(PROFILE, encoding="utf-8")
     out = tmp_path / "out.parquet"
-    result = shugu(
-        home,
-        "privacy",
-        "protect",
-        str(path),
-        "--profile",
-        str(profile),
-        "--out",
-        str(out),
-        "--key-from",
-        "clinic-a",
-    )
+    result = _run_protect(home, path, out, profile)
     assert result.exit_code == 3, result.stdout
     assert "150002" in result.stderr
     assert not out.exists()
@@ -354,18 +337,7 @@ def test_pseudonymising_without_a_key_is_a_clear_error(home: Path, tmp_path: Pat
     )
     assert result.exit_code == 3
     assert "key" in result.stderr
-    unknown = shugu(
-        home,
-        "privacy",
-        "protect",
-        str(source),
-        "--profile",
-        str(profile),
-        "--out",
-        str(tmp_path / "o.csv"),
-        "--key-from",
-        "nobody",
-    )
+    unknown = _run_protect(home, source, tmp_path / "o.csv", profile, "nobody")
     assert unknown.exit_code == 4
     assert not (tmp_path / "o.csv").exists()
 
@@ -450,18 +422,7 @@ def test_protect_refuses_a_redact_step_with_an_unknown_label(home: Path, tmp_pat
         encoding="utf-8",
     )
     out = tmp_path / "out.csv"
-    result = shugu(
-        home,
-        "privacy",
-        "protect",
-        str(source),
-        "--profile",
-        str(profile),
-        "--out",
-        str(out),
-        "--key-from",
-        "clinic-a",
-    )
+    result = _run_protect(home, source, out, profile)
     assert result.exit_code == 3
     assert "tattoo" in result.output
     assert not out.exists()

@@ -116,6 +116,15 @@ class SignatureInput:
 # -- generic RFC 9421 (any covered components) ------------------------------------------------
 
 
+def _signer(resolver: MappingKeyResolver | None = None) -> HTTPMessageSigner:
+    """The library's signer for shugu's messages (Ed25519, shugu's component resolver)."""
+    return HTTPMessageSigner(
+        signature_algorithm=algorithms.ED25519,
+        key_resolver=resolver,
+        component_resolver_class=_Resolver,
+    )
+
+
 def signature_base(
     message: Message,
     components: Sequence[str],
@@ -127,11 +136,8 @@ def signature_base(
     include_alg: bool = True,
 ) -> bytes:
     """The RFC 9421 §2.5 signature base of `message` over `components`."""
-    signer = HTTPMessageSigner(
-        signature_algorithm=algorithms.ED25519, component_resolver_class=_Resolver
-    )
     try:
-        prepared = signer.prepare(
+        prepared = _signer().prepare(
             message,
             key_id=key_id,
             created=_when(created),
@@ -164,12 +170,7 @@ def sign_message(
     """Sign `message` in place: adds `Signature-Input`, `Signature` (and, given `body`, its
     `Content-Digest`)."""
     resolver = MappingKeyResolver(public_keys={}, private_keys={key_id: private_key})
-    signer = HTTPMessageSigner(
-        signature_algorithm=algorithms.ED25519,
-        key_resolver=resolver,
-        component_resolver_class=_Resolver,
-    )
-    signer.sign(
+    _signer(resolver).sign(
         message,
         key_id=key_id,
         created=_when(created),
