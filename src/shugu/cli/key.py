@@ -13,7 +13,7 @@ app = typer.Typer(help="The key-encryption key. / 密钥加密密钥。", no_arg
 
 @app.command()
 def rotate(ctx: typer.Context, json_output: JsonFlag = False) -> None:
-    """Seal every secret again under a new key (stop `shugu up` first). / 轮换密钥加密密钥。"""
+    """Seal every secret again under a new key (not while a hub runs). / 轮换密钥加密密钥。"""
     cli = context_of(ctx)
 
     def work() -> dict[str, int | bool]:
